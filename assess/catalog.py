@@ -1,0 +1,420 @@
+"""Load, validate and compose the questionnaire library under ``questionnaires/``.
+
+Layout (all YAML, one version per file)::
+
+    core/v<N>.yaml                 the shared core
+    modules/<sector>/v<N>.yaml     one module per sector, pinning core and methodology versions
+    methodology/v<N>.yaml          weights, stage rules, adoption rule, national indicators
+    regions/<id>.yaml              region profiles
+    lock.json                      content hashes of every published sector questionnaire
+
+A sector questionnaire is the composition core + module + methodology; its content hash covers
+all three, so a published (locked) version can never change without the check noticing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from assess.schema import (
+    LINKS,
+    NON_LINK_ASPECTS,
+    CoreFile,
+    I18n,
+    MethodologyFile,
+    ModuleFile,
+    QuestionBase,
+    RegionFile,
+    Section,
+    SectorInfo,
+    check_questions,
+    iter_questions,
+)
+
+LOCK_FILE = "lock.json"
+VERSION_FILE_RE = re.compile(r"^v(\d+)\.yaml$")
+
+
+def default_root() -> Path:
+    """The questionnaires directory shipped with the package."""
+    return Path(str(resources.files("questionnaires")))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one file, reported as ``file: path: message``."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '(file)'}: {self.message}"
+
+
+class CatalogError(Exception):
+    """The library has problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class UnknownQuestionnaire(LookupError):
+    """No such sector, or no such version of it."""
+
+    def __init__(self, sector: str, version: int | None, known: dict[str, list[int]]):
+        self.sector, self.version, self.known = sector, version, known
+        if sector not in known:
+            msg = f"unknown questionnaire {sector!r}; known: {', '.join(sorted(known))}"
+        else:
+            msg = f"questionnaire {sector!r} has no version {version}; known: {known[sector]}"
+        super().__init__(msg)
+
+
+class Questionnaire(BaseModel):
+    """A composed sector questionnaire: core sections, then module sections, plus methodology."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    version: int
+    sector: SectorInfo
+    title: I18n
+    core_version: int
+    methodology: MethodologyFile
+    sections: list[Section]
+    content_hash: str
+
+    @model_validator(mode="after")
+    def _whole(self) -> Questionnaire:
+        check_questions(self.sections)
+        problems = composition_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def questions(self) -> list[QuestionBase]:
+        return iter_questions(self.sections)
+
+    @cached_property
+    def by_id(self) -> dict[str, QuestionBase]:
+        return {q.id: q for q in self.questions}
+
+
+def composition_problems(q: Questionnaire) -> list[str]:
+    """Rules that only hold for a whole composed questionnaire."""
+    out: list[str] = []
+    questions = iter_questions(q.sections)
+    for link in LINKS:
+        if not any(getattr(x, "key_system", None) and x.link == link for x in questions):
+            out.append(f"link {link} has no key-system question")
+    for group in (*LINKS, *NON_LINK_ASPECTS):
+        if not any(
+            x.is_scored and x.group == group and not x.allow_na and not x.show_if
+            for x in questions
+        ):
+            out.append(f"{group} needs a scored question that is always asked and never N/A")
+    by_id = {x.id: x for x in questions}
+    for ind in q.methodology.national_indicators:
+        src = by_id.get(ind.question)
+        if src is None:
+            out.append(f"national indicator {ind.id} reads {ind.question!r}, which is not asked")
+            continue
+        kind = getattr(src, "type", "")
+        wanted = {
+            "share_at_least": ("single_choice",),
+            "share_yes": ("yes_no",),
+            "share_includes": ("multiple_choice",),
+            "mean": ("percentage", "number", "ratio"),
+        }[ind.measure]
+        if kind not in wanted:
+            out.append(f"national indicator {ind.id}: {ind.measure} cannot read a {kind} question")
+        elif ind.threshold and ind.threshold not in {o.id for o in getattr(src, "options", [])}:
+            out.append(f"national indicator {ind.id}: {src.id} has no option {ind.threshold!r}")
+    return out
+
+
+def content_hash(core: Any, module: Any, methodology: Any) -> str:
+    """sha256 over the canonical JSON of the parsed core, module and methodology files.
+
+    Hashing what the files say (not a model dump) keeps published hashes independent of the
+    schema code: comments and layout may change, content may not.
+    """
+    data = {"core": core, "module": module, "methodology": methodology}
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate mapping keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file, rejecting duplicate keys."""
+    with path.open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _loc_path(raw: Any, loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic error location into a path that names list items by their id."""
+    parts: list[str] = []
+    node = raw
+    for item in loc:
+        if isinstance(item, int) and isinstance(node, list):
+            child = node[item] if item < len(node) else None
+            ident = child.get("id") if isinstance(child, dict) else None
+            label = f"[{ident}]" if ident else f"[{item}]"
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+            node = child
+        elif isinstance(node, dict) and item in node:
+            parts.append(str(item))
+            node = node[item]
+        elif isinstance(item, str) and item in (
+            "single_choice", "multiple_choice", "percentage", "number", "ratio",
+            "yes_no", "text", "evidence",
+        ):
+            continue  # discriminator tag: the raw item already names its type
+        else:
+            parts.append(str(item))
+            node = None
+    return ".".join(p for p in parts if p)
+
+
+def _validate(model: type[BaseModel], raw: Any, file: str, problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(file, _loc_path(raw, tuple(err["loc"])), msg))
+    return None
+
+
+@dataclass
+class Catalog:
+    """Every file of the library, validated, with the lock file."""
+
+    root: Path
+    cores: dict[int, CoreFile] = field(default_factory=dict)
+    modules: dict[str, dict[int, ModuleFile]] = field(default_factory=dict)
+    methodologies: dict[int, MethodologyFile] = field(default_factory=dict)
+    regions: dict[str, RegionFile] = field(default_factory=dict)
+    lock: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    raw: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
+
+    def versions(self) -> dict[str, list[int]]:
+        """Sector id → sorted published versions."""
+        return {s: sorted(v) for s, v in sorted(self.modules.items())}
+
+    def compose(self, sector: str, version: int | None = None) -> Questionnaire:
+        """The composed questionnaire for a sector; the latest version when none is given."""
+        known = self.versions()
+        if sector not in known:
+            raise UnknownQuestionnaire(sector, version, known)
+        if version is None:
+            version = known[sector][-1]
+        module = self.modules[sector].get(version)
+        if module is None:
+            raise UnknownQuestionnaire(sector, version, known)
+        return self._compose(module)
+
+    def _compose(self, module: ModuleFile) -> Questionnaire:
+        core = self.cores.get(module.core_version)
+        if core is None:
+            raise LookupError(f"core version {module.core_version} does not exist")
+        methodology = self.methodologies.get(module.methodology_version)
+        if methodology is None:
+            raise LookupError(f"methodology version {module.methodology_version} does not exist")
+        digest = content_hash(
+            self.raw.get(("core", "core", core.version)),
+            self.raw.get(("module", module.sector.id, module.version)),
+            self.raw.get(("methodology", "methodology", methodology.version)),
+        )
+        return Questionnaire(
+            id=module.sector.id,
+            version=module.version,
+            sector=module.sector,
+            title=module.title,
+            core_version=core.version,
+            methodology=methodology,
+            sections=[*core.sections, *module.sections],
+            content_hash=digest,
+        )
+
+    def check(self) -> list[Problem]:
+        """Every problem: file validation, composition and the lock file."""
+        problems = list(self.problems)
+        composed: dict[str, str] = {}
+        for sector, versions in self.modules.items():
+            for version, module in versions.items():
+                file = f"modules/{sector}/v{version}.yaml"
+                try:
+                    q = self._compose(module)
+                except (LookupError, ValidationError, ValueError) as exc:
+                    for msg in _messages(exc):
+                        problems.append(Problem(file, "(composed)", msg))
+                    continue
+                composed[f"{sector}@{version}"] = q.content_hash
+        for key, digest in sorted(composed.items()):
+            locked = self.lock.get(key)
+            if locked is None:
+                problems.append(
+                    Problem(
+                        LOCK_FILE, key,
+                        "not locked: publish it with `assess questionnaires lock`",
+                    )
+                )
+            elif locked != digest:
+                problems.append(
+                    Problem(
+                        LOCK_FILE, key,
+                        f"published content changed (locked {locked[:19]}…, now {digest[:19]}…);"
+                        " a published version is immutable: add a new version instead",
+                    )
+                )
+        for key in sorted(set(self.lock) - set(composed)):
+            problems.append(Problem(LOCK_FILE, key, "locked version has no file any more"))
+        return problems
+
+    def hashes(self) -> dict[str, str]:
+        """sector@version → content hash, for every composable version."""
+        out = {}
+        for sector, versions in self.modules.items():
+            for version in versions:
+                out[f"{sector}@{version}"] = self.compose(sector, version).content_hash
+        return out
+
+
+def _messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
+    return [str(exc)]
+
+
+def _versioned_files(folder: Path) -> list[tuple[int, Path]]:
+    out = []
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            m = VERSION_FILE_RE.match(p.name)
+            if m:
+                out.append((int(m.group(1)), p))
+    return out
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """Read and validate every file; problems are collected on the catalog, not raised."""
+    root = Path(root) if root else default_root()
+    cat = Catalog(root=root)
+
+    def load(path: Path, model: type[BaseModel], key: tuple[str, str] | None = None) -> Any:
+        rel = path.relative_to(root).as_posix()
+        try:
+            raw = read_yaml(path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else ""
+            cat.problems.append(Problem(rel, where, f"YAML error: {getattr(exc, 'problem', exc)}"))
+            return None
+        obj = _validate(model, raw, rel, cat.problems)
+        version = getattr(obj, "version", None)
+        m = VERSION_FILE_RE.match(path.name)
+        if obj is not None and m and version != int(m.group(1)):
+            cat.problems.append(Problem(rel, "version", f"file is v{m.group(1)}, says {version}"))
+            return None
+        if obj is not None and key is not None and version is not None:
+            cat.raw[(key[0], key[1], version)] = raw
+        return obj
+
+    for v, p in _versioned_files(root / "core"):
+        if (core := load(p, CoreFile, ("core", "core"))) is not None:
+            cat.cores[v] = core
+    for v, p in _versioned_files(root / "methodology"):
+        if (meth := load(p, MethodologyFile, ("methodology", "methodology"))) is not None:
+            cat.methodologies[v] = meth
+    modules_dir = root / "modules"
+    if modules_dir.is_dir():
+        for sector_dir in sorted(d for d in modules_dir.iterdir() if d.is_dir()):
+            for v, p in _versioned_files(sector_dir):
+                module = load(p, ModuleFile, ("module", sector_dir.name))
+                if module is None:
+                    continue
+                if module.sector.id != sector_dir.name:
+                    cat.problems.append(
+                        Problem(
+                            p.relative_to(root).as_posix(), "sector.id",
+                            f"module for {module.sector.id!r} sits in folder {sector_dir.name!r}",
+                        )
+                    )
+                    continue
+                cat.modules.setdefault(sector_dir.name, {})[v] = module
+    regions_dir = root / "regions"
+    if regions_dir.is_dir():
+        for p in sorted(regions_dir.glob("*.yaml")):
+            if (region := load(p, RegionFile)) is not None:
+                if region.id != p.stem:
+                    cat.problems.append(
+                        Problem(p.name, "id", f"region id {region.id!r} must match file name")
+                    )
+                cat.regions[region.id] = region
+    lock_path = root / LOCK_FILE
+    if lock_path.exists():
+        try:
+            lock = json.loads(lock_path.read_text(encoding="utf-8"))
+            cat.lock = dict(lock["questionnaires"])
+        except (ValueError, KeyError, TypeError) as exc:
+            cat.problems.append(Problem(LOCK_FILE, "", f"unreadable lock file: {exc}"))
+    else:
+        cat.problems.append(Problem(LOCK_FILE, "", "missing"))
+    return cat
+
+
+def write_lock(cat: Catalog) -> list[str]:
+    """Add every unlocked version to the lock file; never change an existing entry."""
+    added = []
+    lock = dict(cat.lock)
+    for key, digest in sorted(cat.hashes().items()):
+        if key not in lock:
+            lock[key] = digest
+            added.append(key)
+    body = {
+        "note": "Content hashes of published questionnaires. Entries are never edited.",
+        "questionnaires": dict(sorted(lock.items())),
+    }
+    (cat.root / LOCK_FILE).write_text(
+        json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    cat.lock = lock
+    return added

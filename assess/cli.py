@@ -1,0 +1,294 @@
+"""The ``assess`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assess.answers_file import read_answers
+from assess.catalog import LOCK_FILE, Catalog, Questionnaire, UnknownQuestionnaire, load_catalog, write_lock
+from assess.schema import CoreFile, MethodologyFile, ModuleFile, RegionFile
+from scoring import AnswerErrors, ScoreCard, score
+
+app = typer.Typer(
+    help="两化融合评估 · Integration self-assessment: questionnaires, scoring.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+questionnaires_app = typer.Typer(help="Check, show and publish questionnaires.", no_args_is_help=True)
+app.add_typer(questionnaires_app, name="questionnaires")
+
+RootOpt = Annotated[
+    Path | None,
+    typer.Option("--root", help="Questionnaire library folder (default: the shipped one)."),
+]
+Lang = Annotated[str, typer.Option("--lang", help="zh or en")]
+
+LINK_NAMES = {
+    "rd": ("研发设计", "R&D design"),
+    "production": ("生产制造", "Production"),
+    "management": ("经营管理", "Management"),
+    "marketing": ("营销服务", "Marketing & services"),
+}
+ASPECT_NAMES = {
+    "infrastructure": ("基础建设", "Infrastructure"),
+    "single_app": ("单项应用", "Single applications"),
+    "integration": ("综合集成", "Integration"),
+    "collaboration": ("协同与创新", "Collaboration & innovation"),
+    "competitiveness": ("竞争力与效益", "Competitiveness & benefits"),
+}
+
+
+def _catalog(root: Path | None) -> Catalog:
+    return load_catalog(root)
+
+
+def _pick(lang: str, pair: tuple[str, str]) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+@questionnaires_app.command("check")
+def check(root: RootOpt = None) -> None:
+    """Validate every file and the lock file; print each problem as file: path: message."""
+    cat = _catalog(root)
+    problems = cat.check()
+    for p in problems:
+        typer.echo(str(p))
+    if problems:
+        typer.echo(f"{len(problems)} problem(s)", err=True)
+        raise typer.Exit(1)
+    n = sum(len(v) for v in cat.modules.values())
+    typer.echo(
+        f"ok: {n} questionnaire version(s) of {len(cat.modules)} sector(s), "
+        f"{len(cat.methodologies)} methodology, {len(cat.regions)} region(s); lock file matches"
+    )
+
+
+@questionnaires_app.command("lock")
+def lock(root: RootOpt = None) -> None:
+    """Publish: add every valid, unlocked version to the lock file (existing entries never change)."""
+    cat = _catalog(root)
+    blocking = [p for p in cat.check() if p.file != LOCK_FILE]
+    if blocking:
+        for p in blocking:
+            typer.echo(str(p))
+        typer.echo("nothing locked: fix the problems above first", err=True)
+        raise typer.Exit(1)
+    added = write_lock(cat)
+    typer.echo("locked: " + ", ".join(added) if added else "nothing new to lock")
+    remaining = load_catalog(root).check()
+    for p in remaining:
+        typer.echo(str(p))
+    if remaining:
+        raise typer.Exit(1)
+
+
+@questionnaires_app.command("schema")
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write the schemas to.")] = None,
+) -> None:
+    """Write the JSON schemas of the YAML files (core, module, methodology, region)."""
+    docs = json_schemas()
+    if out is None:
+        typer.echo(json.dumps(docs, indent=2, ensure_ascii=False))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, doc in docs.items():
+        (out / f"{name}.schema.json").write_text(
+            json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    typer.echo(f"wrote {len(docs)} schemas to {out}")
+
+
+def json_schemas() -> dict[str, Any]:
+    """JSON schema per file kind, generated from the pydantic models."""
+    return {
+        "core": CoreFile.model_json_schema(),
+        "module": ModuleFile.model_json_schema(),
+        "methodology": MethodologyFile.model_json_schema(),
+        "region": RegionFile.model_json_schema(),
+    }
+
+
+def outline(q: Questionnaire) -> dict[str, Any]:
+    """The composed questionnaire as one plain JSON object."""
+    questions = []
+    for s in q.sections:
+        for x in s.questions:
+            item: dict[str, Any] = {
+                "id": x.id,
+                "section": s.id,
+                "type": x.type,  # type: ignore[attr-defined]
+                "text": x.text.model_dump(),
+                "link": x.link,
+                "aspect": x.aspect if x.aspect else ("single_app" if x.link else None),
+                "scored": x.is_scored,
+                "weight": x.weight if x.is_scored else 0,
+                "required": x.required,
+                "allow_na": x.allow_na,
+                "key_system": bool(getattr(x, "key_system", None)),
+            }
+            ks = getattr(x, "key_system", None)
+            if ks:
+                item["in_use_at"] = ks.in_use_at
+            if hasattr(x, "options"):
+                item["options"] = [
+                    {"id": o.id, "score": o.score, "text": o.text.model_dump()}
+                    | ({"exclusive": True} if o.exclusive else {})
+                    for o in x.options
+                ]
+            kind = item["type"]
+            if kind == "percentage":
+                item["bounds"] = {"min": 0, "max": 100}
+                item["unit"] = "%"
+            elif kind == "number":
+                item["bounds"] = {"min": x.min, "max": x.max}  # type: ignore[attr-defined]
+                item["unit"] = x.unit.model_dump()  # type: ignore[attr-defined]
+            elif kind == "ratio":
+                item["bounds"] = {"min": 0, "max": x.max}  # type: ignore[attr-defined]
+                item["unit"] = x.unit.model_dump()  # type: ignore[attr-defined]
+                item["scale"] = x.scale  # type: ignore[attr-defined]
+            if hasattr(x, "curve"):
+                item["curve"] = [list(p) for p in x.curve.points]  # type: ignore[attr-defined]
+            if x.show_if:
+                item["show_if"] = [c.model_dump(exclude_none=True) for c in x.show_if]
+            questions.append(item)
+    return {
+        "id": q.id,
+        "version": q.version,
+        "content_hash": q.content_hash,
+        "sector": q.sector.model_dump(),
+        "title": q.title.model_dump(),
+        "core_version": q.core_version,
+        "methodology": {"id": q.methodology.id, "version": q.methodology.version},
+        "questions": questions,
+    }
+
+
+@questionnaires_app.command("show")
+def show(
+    sector: Annotated[str, typer.Argument(help="Sector id, e.g. petrochemicals")],
+    version: Annotated[int | None, typer.Option("--version", help="Default: latest")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    lang: Lang = "zh",
+    root: RootOpt = None,
+) -> None:
+    """A readable outline of a sector questionnaire, or the composed questionnaire as JSON."""
+    cat = _catalog(root)
+    try:
+        q = cat.compose(sector, version)
+    except UnknownQuestionnaire as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(outline(q), ensure_ascii=False, indent=2))
+        return
+    en = lang == "en"
+    typer.echo(f"{q.title.en if en else q.title.zh}  [{q.id} v{q.version}]  {q.content_hash[:19]}…")
+    scored = sum(1 for x in q.questions if x.is_scored)
+    typer.echo(f"{len(q.questions)} questions, {scored} scored")
+    for s in q.sections:
+        typer.echo(f"\n== {s.title.en if en else s.title.zh} ({s.id})")
+        for x in s.questions:
+            flags = []
+            if getattr(x, "key_system", None):
+                flags.append("key system" if en else "关键系统")
+            if not x.required:
+                flags.append("optional" if en else "选填")
+            if x.allow_na:
+                flags.append("N/A allowed" if en else "可不适用")
+            if not x.is_scored:
+                flags.append("unscored" if en else "不计分")
+            if x.show_if:
+                flags.append("conditional" if en else "条件显示")
+            where = x.link or x.aspect or "-"
+            text = x.text.en if en else x.text.zh
+            typer.echo(f"  {x.id:<42} {x.type:<16} {where:<16} {text}"  # type: ignore[attr-defined]
+                       + (f"  [{', '.join(flags)}]" if flags else ""))
+            for o in getattr(x, "options", []):
+                typer.echo(f"      {o.id:<14} {o.score:>5.2f}  {o.text.en if en else o.text.zh}")
+
+
+def _format_card(card: ScoreCard, lang: str) -> str:
+    en = lang == "en"
+    out = []
+    out.append(f"{card.questionnaire} v{card.version}")
+    out.append(f"{'Overall level' if en else '发展水平'}: {card.overall:6.2f}")
+    out.append(
+        f"{'Stage' if en else '发展阶段'}: {card.stage_name['en' if en else 'zh']} ({card.stage})"
+    )
+    out.append("")
+    for k, v in card.links.items():
+        out.append(f"  {_pick(lang, LINK_NAMES[k]):<22} {'—' if v is None else f'{v:6.2f}'}")
+    out.append("")
+    for k, v in card.aspects.items():
+        out.append(f"  {_pick(lang, ASPECT_NAMES[k]):<22} {'—' if v is None else f'{v:6.2f}'}")
+    out.append("")
+    applied = ", ".join(_pick(lang, LINK_NAMES[k]) for k in card.it_links) or "—"
+    adopter = ("yes" if card.it_adopter else "no") if en else ("是" if card.it_adopter else "否")
+    out.append(f"{'IT applied in' if en else '信息技术应用环节'}: {applied}")
+    out.append(
+        f"{'IT adopter' if en else '信息技术应用企业'} (≥{card.adoption_min_links}/4): {adopter}"
+    )
+    if card.missing_required:
+        out.append("")
+        out.append(("Missing required answers" if en else "缺少必答题") + f" ({len(card.missing_required)}):")
+        out.extend(f"  {qid}" for qid in card.missing_required)
+    if card.roadmap:
+        out.append("")
+        out.append("Roadmap (largest gains)" if en else "改进路线（按提升分值排序）")
+        for r in card.roadmap:
+            mark = (" → " + r.stage_after) if r.lifts_stage else ""
+            out.append(
+                f"  +{r.gain:5.2f}  {r.question:<40} {json.dumps(r.current, ensure_ascii=False)} → "
+                f"{json.dumps(r.to, ensure_ascii=False)}  {r.text_en if en else r.text_zh}{mark}"
+            )
+    if card.next_stage:
+        out.append("")
+        out.append(("To reach " if en else "进入下一阶段 ") + card.next_stage.stage + (":" if en else "还需："))
+        for need in card.next_stage.needs:
+            actual = "—" if need.actual is None else f"{need.actual:.2f}"
+            out.append(f"  {need.metric} {need.op} {need.value:g} ({'now' if en else '当前'} {actual})")
+    return "\n".join(out)
+
+
+@app.command("score")
+def score_cmd(
+    answers: Annotated[Path, typer.Argument(help="Answers JSON file")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    lang: Lang = "zh",
+    root: RootOpt = None,
+) -> None:
+    """Score an answers file; every problem is reported at once and nothing is scored."""
+    cat = _catalog(root)
+    try:
+        spec, raw = read_answers(answers, cat)
+        card = score(spec, raw)
+    except AnswerErrors as exc:
+        if as_json:
+            typer.echo(json.dumps({"errors": [e.as_dict() for e in exc.errors]}, ensure_ascii=False))
+        else:
+            typer.echo(f"{answers}: {len(exc.errors)} 个问题 / problem(s), nothing scored", err=True)
+            for e in exc.errors:
+                typer.echo(f"  {e.question}: {e.zh} / {e.en}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(card.model_dump_json())
+    else:
+        typer.echo(_format_card(card, lang))
+
+
+def main() -> None:
+    """Entry point of the ``assess`` command."""
+    try:
+        app()
+    except BrokenPipeError:  # output piped into head and closed early
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,559 @@
+"""Pydantic models for the questionnaire, methodology and region files.
+
+Files are validated strictly (``extra="forbid"``); question types form a discriminated union on
+``type``. Rules that span a whole file (unique ids, show_if references, score ranges) live in one
+model validator per file so every problem is reported with a path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LINKS = ("rd", "production", "management", "marketing")
+NON_LINK_ASPECTS = ("infrastructure", "integration", "collaboration", "competitiveness")
+ASPECTS = ("infrastructure", "single_app", "integration", "collaboration", "competitiveness")
+STAGES = ("undetermined", "initial", "single_coverage", "integration", "innovation")
+SECTORS = ("petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general")
+
+Link = Literal["rd", "production", "management", "marketing"]
+Aspect = Literal["infrastructure", "integration", "collaboration", "competitiveness"]
+StageId = Literal["undetermined", "initial", "single_coverage", "integration", "innovation"]
+SectorId = Literal["petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general"]
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+OPTION_ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class I18n(Strict):
+    """A text in Chinese and English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Option(Strict):
+    id: str
+    text: I18n
+    score: float = Field(default=0.0, ge=0, le=1)
+    exclusive: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _option_id(cls, v: str) -> str:
+        if not OPTION_ID_RE.match(v):
+            raise ValueError("option id must be letters, digits or underscores")
+        return v
+
+
+class Condition(Strict):
+    """One show_if clause on an earlier question; all clauses of a question must hold."""
+
+    question: str
+    equals: str | bool | None = None
+    any_of: list[str] | None = None
+    includes: str | None = None
+    at_least: float | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        given = [
+            k
+            for k in ("equals", "any_of", "includes", "at_least")
+            if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("a condition needs exactly one of equals, any_of, includes, at_least")
+        return self
+
+
+class KeySystem(Strict):
+    """Marks a link's key-system question; IT is applied from option ``in_use_at`` upwards."""
+
+    in_use_at: str
+
+
+class Curve(Strict):
+    """Piecewise-linear normalisation: x strictly increasing, y in [0, 1], monotone."""
+
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Curve:
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            raise ValueError("curve x values must be strictly increasing")
+        if any(y < 0 or y > 1 for y in ys):
+            raise ValueError("curve y values must lie in [0, 1]")
+        up = all(b >= a for a, b in zip(ys, ys[1:], strict=False))
+        down = all(b <= a for a, b in zip(ys, ys[1:], strict=False))
+        if not (up or down):
+            raise ValueError("curve must be monotone (only rising or only falling)")
+        if min(ys) != 0 or max(ys) != 1:
+            raise ValueError("curve must reach 0 and 1")
+        return self
+
+
+class Operand(Strict):
+    label: I18n
+    unit: I18n
+
+
+class QuestionBase(Strict):
+    id: str
+    text: I18n
+    help: I18n
+    link: Link | None = None
+    aspect: Aspect | None = None
+    required: bool = True
+    allow_na: bool = False
+    scored: bool = True
+    weight: float = Field(default=1.0, gt=0)
+    show_if: list[Condition] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _question_id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError("question id must be lower-case words joined by dots, e.g. core.rd.cad")
+        return v
+
+    @model_validator(mode="after")
+    def _placement(self) -> QuestionBase:
+        if self.link and self.aspect:
+            raise ValueError("a question has a link or an aspect, not both")
+        if self.is_scored and not (self.link or self.aspect):
+            raise ValueError("a scored question needs a link or an aspect")
+        return self
+
+    @property
+    def is_scored(self) -> bool:
+        return self.scored
+
+    @property
+    def group(self) -> str | None:
+        return self.link or self.aspect
+
+
+class SingleChoice(QuestionBase):
+    type: Literal["single_choice"]
+    options: list[Option] = Field(min_length=2)
+    key_system: KeySystem | None = None
+
+    @model_validator(mode="after")
+    def _ladder(self) -> SingleChoice:
+        _check_option_ids(self.options)
+        if any(o.exclusive for o in self.options):
+            raise ValueError("exclusive options only make sense in multiple choice")
+        scores = [o.score for o in self.options]
+        if self.scored and (min(scores) != 0 or max(scores) != 1):
+            raise ValueError("a scored ladder needs a worst option scoring 0 and a best scoring 1")
+        if self.key_system is not None:
+            if not self.link:
+                raise ValueError("a key-system question belongs to a link")
+            if not self.scored:
+                raise ValueError("a key-system question must be scored")
+            if self.allow_na or self.show_if:
+                raise ValueError("a key-system question is always asked: no N/A, no show_if")
+            if any(b < a for a, b in zip(scores, scores[1:], strict=False)):
+                raise ValueError("a key-system ladder must not fall from one option to the next")
+            if self.key_system.in_use_at not in {o.id for o in self.options}:
+                raise ValueError(f"key_system.in_use_at {self.key_system.in_use_at!r} is no option")
+        return self
+
+
+class MultipleChoice(QuestionBase):
+    type: Literal["multiple_choice"]
+    options: list[Option] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _options(self) -> MultipleChoice:
+        _check_option_ids(self.options)
+        if self.scored:
+            total = sum(o.score for o in self.options if not o.exclusive)
+            if total < 1:
+                raise ValueError("option scores must add up to at least 1 (the sum is capped at 1)")
+        if any(o.exclusive and o.score != 0 for o in self.options):
+            raise ValueError("an exclusive option ('none of these') scores 0")
+        return self
+
+
+class Percentage(QuestionBase):
+    type: Literal["percentage"]
+    curve: Curve = Curve(points=[(0.0, 0.0), (100.0, 1.0)])
+
+    @model_validator(mode="after")
+    def _domain(self) -> Percentage:
+        xs = [p[0] for p in self.curve.points]
+        if xs[0] < 0 or xs[-1] > 100:
+            raise ValueError("a percentage curve lies within 0..100")
+        return self
+
+
+class Number(QuestionBase):
+    type: Literal["number"]
+    unit: I18n
+    min: float = 0
+    max: float
+    curve: Curve
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Number:
+        if self.max <= self.min:
+            raise ValueError("max must be greater than min")
+        return self
+
+
+class Ratio(QuestionBase):
+    """Two entered numbers; the scored value is numerator / denominator × scale."""
+
+    type: Literal["ratio"]
+    numerator: Operand
+    denominator: Operand
+    scale: float = Field(default=1.0, gt=0)
+    unit: I18n
+    max: float = Field(gt=0)
+    curve: Curve
+
+
+class YesNo(QuestionBase):
+    type: Literal["yes_no"]
+    score_yes: float = Field(default=1.0, ge=0, le=1)
+    score_no: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _span(self) -> YesNo:
+        if self.scored and {self.score_yes, self.score_no} != {0.0, 1.0}:
+            raise ValueError("a scored yes/no question scores 0 and 1")
+        return self
+
+
+class Text(QuestionBase):
+    type: Literal["text"]
+    scored: bool = False
+    max_length: int = Field(default=2000, gt=0, le=20000)
+
+    @model_validator(mode="after")
+    def _unscored(self) -> Text:
+        if self.scored:
+            raise ValueError("free text is never scored")
+        return self
+
+
+class Evidence(QuestionBase):
+    type: Literal["evidence"]
+    scored: bool = False
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _unscored(self) -> Evidence:
+        if self.scored:
+            raise ValueError("evidence is never scored")
+        return self
+
+
+Question = Annotated[
+    SingleChoice | MultipleChoice | Percentage | Number | Ratio | YesNo | Text | Evidence,
+    Field(discriminator="type"),
+]
+
+
+def _check_option_ids(options: list[Option]) -> None:
+    ids = [o.id for o in options]
+    if len(set(ids)) != len(ids):
+        raise ValueError("option ids must be unique within a question")
+
+
+class Section(Strict):
+    id: str
+    title: I18n
+    questions: list[Question] = Field(min_length=1)
+
+
+class CoreFile(Strict):
+    """The shared core every sector questionnaire starts from."""
+
+    kind: Literal["core"]
+    id: Literal["core"]
+    version: int = Field(ge=1)
+    title: I18n
+    sections: list[Section] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _whole(self) -> CoreFile:
+        check_questions(self.sections)
+        return self
+
+
+class SectorInfo(Strict):
+    id: SectorId
+    name: I18n
+
+
+class ModuleFile(Strict):
+    """A sector module: pins the core and methodology versions it composes with."""
+
+    kind: Literal["module"]
+    sector: SectorInfo
+    version: int = Field(ge=1)
+    core_version: int = Field(ge=1)
+    methodology_version: int = Field(ge=1)
+    title: I18n
+    sections: list[Section] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _whole(self) -> ModuleFile:
+        check_questions(self.sections)
+        return self
+
+
+def iter_questions(sections: list[Section]) -> list[QuestionBase]:
+    """All questions of the sections, in order."""
+    return [q for s in sections for q in s.questions]
+
+
+def check_questions(sections: list[Section]) -> None:
+    """Whole-questionnaire rules: unique ids, valid show_if references."""
+    problems: list[str] = []
+    seen: dict[str, QuestionBase] = {}
+    section_ids: set[str] = set()
+    for s in sections:
+        if s.id in section_ids:
+            problems.append(f"section id {s.id!r} is used twice")
+        section_ids.add(s.id)
+        for q in s.questions:
+            if q.id in seen:
+                problems.append(f"question id {q.id!r} is used twice")
+            for c in q.show_if:
+                problems.extend(_check_condition(q, c, seen))
+            seen[q.id] = q
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _check_condition(q: QuestionBase, c: Condition, earlier: dict[str, QuestionBase]) -> list[str]:
+    ref = earlier.get(c.question)
+    if ref is None:
+        return [f"{q.id}: show_if refers to {c.question!r}, which is not an earlier question"]
+    out: list[str] = []
+    if q.is_scored and ref.is_scored:
+        # A scored answer must never change which other scored questions count; otherwise
+        # raising one answer could lower the level by bringing new zeros into the denominator.
+        out.append(f"{q.id}: a scored question may only depend on unscored (context) questions")
+    kind = getattr(ref, "type", "")
+    option_ids = {o.id for o in getattr(ref, "options", [])}
+    if c.equals is not None:
+        if kind == "yes_no" and not isinstance(c.equals, bool):
+            out.append(f"{q.id}: show_if on yes/no question {ref.id} needs true or false")
+        elif kind == "single_choice" and c.equals not in option_ids:
+            out.append(f"{q.id}: show_if option {c.equals!r} is not offered by {ref.id}")
+        elif kind not in ("yes_no", "single_choice"):
+            out.append(f"{q.id}: 'equals' works on yes/no and single choice, not {kind}")
+    if c.any_of is not None:
+        if kind != "single_choice":
+            out.append(f"{q.id}: 'any_of' works on single choice, not {kind}")
+        elif not set(c.any_of) <= option_ids:
+            out.append(f"{q.id}: show_if any_of names options {ref.id} does not offer")
+    if c.includes is not None and (kind != "multiple_choice" or c.includes not in option_ids):
+        out.append(f"{q.id}: 'includes' needs a multiple-choice question and one of its options")
+    if c.at_least is not None and kind not in ("percentage", "number", "ratio"):
+        out.append(f"{q.id}: 'at_least' works on numeric questions, not {kind}")
+    return out
+
+
+# ---------------------------------------------------------------------------- methodology
+
+
+class AspectDef(Strict):
+    id: Literal["infrastructure", "single_app", "integration", "collaboration", "competitiveness"]
+    name: I18n
+    weight: float = Field(gt=0)
+
+
+class LinkDef(Strict):
+    id: Link
+    name: I18n
+
+
+class LinkWeights(Strict):
+    rd: float = Field(gt=0)
+    production: float = Field(gt=0)
+    management: float = Field(gt=0)
+    marketing: float = Field(gt=0)
+
+
+Metric = str
+METRIC_RE = re.compile(
+    r"^(overall|min_link|it_links|missing_required|"
+    r"link\.(rd|production|management|marketing)|"
+    r"aspect\.(infrastructure|single_app|integration|collaboration|competitiveness))$"
+)
+
+
+class RuleCondition(Strict):
+    metric: Metric
+    op: Literal[">=", ">", "<=", "<", "=="]
+    value: float
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if not METRIC_RE.match(v):
+            raise ValueError(
+                "metric must be overall, min_link, it_links, missing_required, "
+                "link.<link id> or aspect.<aspect id>"
+            )
+        return v
+
+
+class StageRule(Strict):
+    stage: StageId
+    all: list[RuleCondition] = Field(default_factory=list)
+
+
+class StageDef(Strict):
+    id: StageId
+    name: I18n
+
+
+class StageConfig(Strict):
+    ladder: list[StageId]
+    names: list[StageDef]
+    rules: list[StageRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rules(self) -> StageConfig:
+        if self.rules[-1].all:
+            raise ValueError("the last stage rule is the fallback and has no conditions")
+        if set(self.ladder) | {"undetermined"} != set(STAGES):
+            raise ValueError("the ladder lists every stage but undetermined, lowest first")
+        if {n.id for n in self.names} != set(STAGES):
+            raise ValueError("names must name every stage")
+        if len({r.stage for r in self.rules}) != len(self.rules):
+            raise ValueError("each stage has one rule")
+        return self
+
+
+class Adoption(Strict):
+    min_links: int = Field(ge=1, le=4)
+
+
+class Reference(Strict):
+    value: float
+    unit: str
+    caliber: I18n
+    date: str
+    source: str
+
+
+class NationalIndicator(Strict):
+    """A national headline indicator, computed over a group of firms from one question."""
+
+    id: str
+    name: I18n
+    question: str
+    measure: Literal["share_at_least", "share_yes", "share_includes", "mean"]
+    threshold: str | None = None
+    references: list[Reference] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _threshold(self) -> NationalIndicator:
+        needs = self.measure in ("share_at_least", "share_includes")
+        if needs != (self.threshold is not None):
+            raise ValueError(f"measure {self.measure} {'needs' if needs else 'takes no'} threshold")
+        return self
+
+
+class MethodologyFile(Strict):
+    kind: Literal["methodology"]
+    id: str
+    version: int = Field(ge=1)
+    title: I18n
+    note: I18n
+    aspects: list[AspectDef]
+    links: list[LinkDef]
+    link_weights: dict[str, LinkWeights]
+    it_adoption: Adoption
+    stages: StageConfig
+    national_indicators: list[NationalIndicator] = Field(default_factory=list)
+    level_references: list[Reference] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _whole(self) -> MethodologyFile:
+        if tuple(a.id for a in self.aspects) != ASPECTS:
+            raise ValueError(f"aspects must be listed in this order: {', '.join(ASPECTS)}")
+        if tuple(lk.id for lk in self.links) != LINKS:
+            raise ValueError(f"links must be listed in this order: {', '.join(LINKS)}")
+        if abs(sum(a.weight for a in self.aspects) - 1) > 1e-9:
+            raise ValueError("aspect weights must add up to 1")
+        unknown = set(self.link_weights) - set(SECTORS) - {"default"}
+        if "default" not in self.link_weights or unknown:
+            raise ValueError("link_weights needs 'default' and may add sector ids only")
+        for key, lw in self.link_weights.items():
+            if abs(lw.rd + lw.production + lw.management + lw.marketing - 1) > 1e-9:
+                raise ValueError(f"link_weights.{key} must add up to 1")
+        return self
+
+
+# ---------------------------------------------------------------------------- region
+
+
+class Cluster(Strict):
+    id: str
+    name: I18n
+    default_sector: SectorId
+
+
+class Park(Strict):
+    id: str
+    name: I18n
+    lead_clusters: list[str]
+    note: I18n | None = None
+
+
+class RateTarget(Strict):
+    year: int
+    rate: float = Field(ge=0, le=1)
+
+
+class Targets(Strict):
+    adoption_baseline: RateTarget
+    adoption_goal: RateTarget
+    demo_enterprises_per_cluster_min: int = Field(ge=1)
+    demo_enterprises_per_cluster_max: int = Field(ge=1)
+    key_projects_per_year: int = Field(ge=0)
+
+
+class RegionFile(Strict):
+    kind: Literal["region"]
+    id: str
+    name: I18n
+    source: str
+    period_start: int
+    period_end: int
+    clusters: list[Cluster] = Field(min_length=1)
+    parks: list[Park] = Field(default_factory=list)
+    targets: Targets
+
+    @model_validator(mode="after")
+    def _whole(self) -> RegionFile:
+        ids = [c.id for c in self.clusters]
+        if len(set(ids)) != len(ids):
+            raise ValueError("cluster ids must be unique")
+        for p in self.parks:
+            missing = set(p.lead_clusters) - set(ids)
+            if missing:
+                raise ValueError(f"park {p.id} leads unknown clusters: {sorted(missing)}")
+        t = self.targets
+        if t.demo_enterprises_per_cluster_min > t.demo_enterprises_per_cluster_max:
+            raise ValueError("demonstration enterprise minimum exceeds the maximum")
+        if t.adoption_goal.year <= t.adoption_baseline.year:
+            raise ValueError("the adoption goal year must follow the baseline year")
+        return self

@@ -1,0 +1,1 @@
+"""Questionnaire library: the shared core, sector modules, methodology and region profiles (data)."""
