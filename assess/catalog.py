@@ -157,7 +157,7 @@ def content_hash(core: Any, module: Any, methodology: Any) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A safe loader that refuses duplicate mapping keys instead of keeping the last."""
 
 
@@ -234,6 +234,7 @@ class Catalog:
     lock: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     raw: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
+    unreadable: set[str] = field(default_factory=set)
 
     def versions(self) -> dict[str, list[int]]:
         """Sector id → sorted published versions."""
@@ -278,6 +279,7 @@ class Catalog:
         """Every problem: file validation, composition and the lock file."""
         problems = list(self.problems)
         composed: dict[str, str] = {}
+        failed: set[str] = set()
         for sector, versions in self.modules.items():
             for version, module in versions.items():
                 file = f"modules/{sector}/v{version}.yaml"
@@ -286,6 +288,7 @@ class Catalog:
                 except (LookupError, ValidationError, ValueError) as exc:
                     for msg in _messages(exc):
                         problems.append(Problem(file, "(composed)", msg))
+                    failed.add(f"{sector}@{version}")
                     continue
                 composed[f"{sector}@{version}"] = q.content_hash
         for key, digest in sorted(composed.items()):
@@ -306,6 +309,8 @@ class Catalog:
                     )
                 )
         for key in sorted(set(self.lock) - set(composed)):
+            if key in self.unreadable or key in failed:
+                continue  # its own problems are listed above
             problems.append(Problem(LOCK_FILE, key, "locked version has no file any more"))
         return problems
 
@@ -370,6 +375,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             for v, p in _versioned_files(sector_dir):
                 module = load(p, ModuleFile, ("module", sector_dir.name))
                 if module is None:
+                    cat.unreadable.add(f"{sector_dir.name}@{v}")
                     continue
                 if module.sector.id != sector_dir.name:
                     cat.problems.append(

@@ -310,7 +310,8 @@ class ModuleFile(Strict):
 
     @model_validator(mode="after")
     def _whole(self) -> ModuleFile:
-        check_questions(self.sections)
+        # References to core questions are checked once the module is composed with its core.
+        check_questions(self.sections, external_refs=True)
         return self
 
 
@@ -319,10 +320,15 @@ def iter_questions(sections: list[Section]) -> list[QuestionBase]:
     return [q for s in sections for q in s.questions]
 
 
-def check_questions(sections: list[Section]) -> None:
-    """Whole-questionnaire rules: unique ids, valid show_if references."""
+def check_questions(sections: list[Section], external_refs: bool = False) -> None:
+    """Whole-questionnaire rules: unique ids, valid show_if references.
+
+    With ``external_refs`` a reference to a question outside these sections is left for the
+    composed questionnaire to check.
+    """
     problems: list[str] = []
     seen: dict[str, QuestionBase] = {}
+    local_ids = {q.id for s in sections for q in s.questions}
     section_ids: set[str] = set()
     for s in sections:
         if s.id in section_ids:
@@ -332,6 +338,8 @@ def check_questions(sections: list[Section]) -> None:
             if q.id in seen:
                 problems.append(f"question id {q.id!r} is used twice")
             for c in q.show_if:
+                if external_refs and c.question not in seen and c.question not in local_ids:
+                    continue
                 problems.extend(_check_condition(q, c, seen))
             seen[q.id] = q
     if problems:

@@ -1,0 +1,107 @@
+"""Shared fixtures: the shipped catalog, compiled specs, and answer builders."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from assess.catalog import Catalog, load_catalog
+from assess.compile import compile_spec
+from scoring import Question, Spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTORS = ["petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general"]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def specs(catalog: Catalog) -> dict[str, Spec]:
+    return {s: compile_spec(catalog.compose(s)) for s in SECTORS}
+
+
+def extreme_value(q: Question, best: bool) -> Any:
+    """The answer scoring 1 (best) or 0 (worst) for a scored question; None for others."""
+    target = 1.0 if best else 0.0
+    if q.kind == "single_choice":
+        return q.options[q.option_scores.index(target)]
+    if q.kind == "multiple_choice":
+        return [o for o, e in zip(q.options, q.exclusive, strict=True) if not e] if best else []
+    if q.kind in ("percentage", "number"):
+        return q.curve_x[q.curve_y.index(target)]
+    if q.kind == "ratio":
+        return {"numerator": q.curve_x[q.curve_y.index(target)], "denominator": q.scale}
+    if q.kind == "yes_no":
+        return q.score_yes == target
+    return None
+
+
+def context_value(q: Question, rng: random.Random) -> Any:
+    """Any valid answer for an unscored question."""
+    if q.kind == "single_choice":
+        return rng.choice(q.options)
+    if q.kind == "yes_no":
+        return rng.random() < 0.5
+    if q.kind == "multiple_choice":
+        free = [o for o, e in zip(q.options, q.exclusive, strict=True) if not e]
+        return rng.sample(free, rng.randint(0, len(free)))
+    if q.kind == "text":
+        return "说明"
+    return None
+
+
+def extreme_answers(spec: Spec, best: bool, seed: int = 0) -> dict[str, Any]:
+    """Every question answered at its best or worst; context questions chosen at random."""
+    rng = random.Random(seed)
+    out: dict[str, Any] = {}
+    for q in spec.questions:
+        v = extreme_value(q, best) if q.scored else context_value(q, rng)
+        if v is not None:
+            out[q.id] = v
+    return out
+
+
+@st.composite
+def raw_value(draw: st.DrawFn, q: Question) -> Any:
+    """A valid raw answer for one question, N/A and unanswered included where allowed."""
+    if q.allow_na and draw(st.integers(0, 9)) == 0:
+        return "na"
+    if not q.required and draw(st.integers(0, 9)) == 0:
+        return None
+    finite = {"allow_nan": False, "allow_infinity": False}
+    if q.kind == "single_choice":
+        return draw(st.sampled_from(q.options))
+    if q.kind == "multiple_choice":
+        free = [o for o, e in zip(q.options, q.exclusive, strict=True) if not e]
+        return draw(st.lists(st.sampled_from(free), unique=True, max_size=len(free)))
+    if q.kind == "percentage":
+        return draw(st.floats(0, 100, **finite))
+    if q.kind == "number":
+        return draw(st.floats(q.lower, q.upper, **finite))
+    if q.kind == "ratio":
+        den = draw(st.integers(1, 5000))
+        ratio = draw(st.floats(0, min((q.upper or 1) * 0.999, q.curve_x[-1] * 1.5), **finite))
+        return {"numerator": ratio * den / q.scale, "denominator": den}
+    if q.kind == "yes_no":
+        return draw(st.booleans())
+    if q.kind == "text":
+        return draw(st.text(max_size=20))
+    return None
+
+
+@st.composite
+def answer_sets(draw: st.DrawFn, spec: Spec) -> dict[str, Any]:
+    """A whole valid answers dict for a spec."""
+    out = {}
+    for q in spec.questions:
+        v = draw(raw_value(q))
+        if v is not None:
+            out[q.id] = v
+    return out
