@@ -255,10 +255,10 @@ class Catalog:
     def _compose(self, module: ModuleFile) -> Questionnaire:
         core = self.cores.get(module.core_version)
         if core is None:
-            raise LookupError(f"core version {module.core_version} does not exist")
+            raise LookupError(self._absent("core", module.core_version))
         methodology = self.methodologies.get(module.methodology_version)
         if methodology is None:
-            raise LookupError(f"methodology version {module.methodology_version} does not exist")
+            raise LookupError(self._absent("methodology", module.methodology_version))
         digest = content_hash(
             self.raw.get(("core", "core", core.version)),
             self.raw.get(("module", module.sector.id, module.version)),
@@ -274,6 +274,11 @@ class Catalog:
             sections=[*core.sections, *module.sections],
             content_hash=digest,
         )
+
+    def _absent(self, kind: str, version: int) -> str:
+        if f"{kind}@{version}" in self.unreadable:
+            return f"{kind} v{version} has problems of its own (listed above)"
+        return f"{kind} version {version} does not exist"
 
     def check(self) -> list[Problem]:
         """Every problem: file validation, composition and the lock file."""
@@ -366,9 +371,13 @@ def load_catalog(root: Path | None = None) -> Catalog:
     for v, p in _versioned_files(root / "core"):
         if (core := load(p, CoreFile, ("core", "core"))) is not None:
             cat.cores[v] = core
+        else:
+            cat.unreadable.add(f"core@{v}")
     for v, p in _versioned_files(root / "methodology"):
         if (meth := load(p, MethodologyFile, ("methodology", "methodology"))) is not None:
             cat.methodologies[v] = meth
+        else:
+            cat.unreadable.add(f"methodology@{v}")
     modules_dir = root / "modules"
     if modules_dir.is_dir():
         for sector_dir in sorted(d for d in modules_dir.iterdir() if d.is_dir()):
@@ -392,7 +401,10 @@ def load_catalog(root: Path | None = None) -> Catalog:
             if (region := load(p, RegionFile)) is not None:
                 if region.id != p.stem:
                     cat.problems.append(
-                        Problem(p.name, "id", f"region id {region.id!r} must match file name")
+                        Problem(
+                            p.relative_to(root).as_posix(), "id",
+                            f"region id {region.id!r} must match the file name",
+                        )
                     )
                 cat.regions[region.id] = region
     lock_path = root / LOCK_FILE

@@ -162,7 +162,9 @@ def test_duplicate_yaml_keys_are_refused(library):
     path = library / "regions" / "jilin_city.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "period_end: 2025\n", encoding="utf-8")
     problems = load_catalog(library).problems
-    assert any(p.file == "jilin_city.yaml" or "duplicate key" in p.message for p in problems)
+    assert [p.file for p in problems] == ["regions/jilin_city.yaml"]
+    assert problems[0].path.startswith("line ")
+    assert "duplicate key 'period_end'" in problems[0].message
 
 
 def test_a_scored_question_cannot_hang_on_a_scored_answer(library):
