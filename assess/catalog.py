@@ -122,8 +122,7 @@ def composition_problems(q: Questionnaire) -> list[str]:
             out.append(f"link {link} has no key-system question")
     for group in (*LINKS, *NON_LINK_ASPECTS):
         if not any(
-            x.is_scored and x.group == group and not x.allow_na and not x.show_if
-            for x in questions
+            x.is_scored and x.group == group and not x.allow_na and not x.show_if for x in questions
         ):
             out.append(f"{group} needs a scored question that is always asked and never N/A")
     by_id = {x.id: x for x in questions}
@@ -173,15 +172,13 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     return loader.construct_mapping(node, deep)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file, rejecting duplicate keys."""
     with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(fh, Loader=_UniqueKeyLoader)
 
 
 def _loc_path(raw: Any, loc: tuple[Any, ...]) -> str:
@@ -202,8 +199,14 @@ def _loc_path(raw: Any, loc: tuple[Any, ...]) -> str:
             parts.append(str(item))
             node = node[item]
         elif isinstance(item, str) and item in (
-            "single_choice", "multiple_choice", "percentage", "number", "ratio",
-            "yes_no", "text", "evidence",
+            "single_choice",
+            "multiple_choice",
+            "percentage",
+            "number",
+            "ratio",
+            "yes_no",
+            "text",
+            "evidence",
         ):
             continue  # discriminator tag: the raw item already names its type
         else:
@@ -301,14 +304,16 @@ class Catalog:
             if locked is None:
                 problems.append(
                     Problem(
-                        LOCK_FILE, key,
+                        LOCK_FILE,
+                        key,
                         "not locked: publish it with `assess questionnaires lock`",
                     )
                 )
             elif locked != digest:
                 problems.append(
                     Problem(
-                        LOCK_FILE, key,
+                        LOCK_FILE,
+                        key,
                         f"published content changed (locked {locked[:19]}…, now {digest[:19]}…);"
                         " a published version is immutable: add a new version instead",
                     )
@@ -389,7 +394,8 @@ def load_catalog(root: Path | None = None) -> Catalog:
                 if module.sector.id != sector_dir.name:
                     cat.problems.append(
                         Problem(
-                            p.relative_to(root).as_posix(), "sector.id",
+                            p.relative_to(root).as_posix(),
+                            "sector.id",
                             f"module for {module.sector.id!r} sits in folder {sector_dir.name!r}",
                         )
                     )
@@ -402,7 +408,8 @@ def load_catalog(root: Path | None = None) -> Catalog:
                 if region.id != p.stem:
                     cat.problems.append(
                         Problem(
-                            p.relative_to(root).as_posix(), "id",
+                            p.relative_to(root).as_posix(),
+                            "id",
                             f"region id {region.id!r} must match the file name",
                         )
                     )

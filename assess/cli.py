@@ -10,8 +10,25 @@ from typing import Annotated, Any
 import typer
 
 from assess.answers_file import read_answers
-from assess.catalog import LOCK_FILE, Catalog, Questionnaire, UnknownQuestionnaire, load_catalog, write_lock
-from assess.schema import CoreFile, MethodologyFile, ModuleFile, RegionFile
+from assess.catalog import (
+    LOCK_FILE,
+    Catalog,
+    Questionnaire,
+    UnknownQuestionnaire,
+    load_catalog,
+    write_lock,
+)
+from assess.schema import (
+    CoreFile,
+    MethodologyFile,
+    ModuleFile,
+    MultipleChoice,
+    Number,
+    Percentage,
+    Ratio,
+    RegionFile,
+    SingleChoice,
+)
 from scoring import AnswerErrors, ScoreCard, score
 
 app = typer.Typer(
@@ -19,7 +36,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-questionnaires_app = typer.Typer(help="Check, show and publish questionnaires.", no_args_is_help=True)
+questionnaires_app = typer.Typer(
+    help="Check, show and publish questionnaires.", no_args_is_help=True
+)
 app.add_typer(questionnaires_app, name="questionnaires")
 
 RootOpt = Annotated[
@@ -70,7 +89,7 @@ def check(root: RootOpt = None) -> None:
 
 @questionnaires_app.command("lock")
 def lock(root: RootOpt = None) -> None:
-    """Publish: add every valid, unlocked version to the lock file (existing entries never change)."""
+    """Publish: lock every valid, unlocked version; existing entries never change."""
     cat = _catalog(root)
     blocking = [p for p in cat.check() if p.file != LOCK_FILE]
     if blocking:
@@ -89,7 +108,9 @@ def lock(root: RootOpt = None) -> None:
 
 @questionnaires_app.command("schema")
 def schema(
-    out: Annotated[Path | None, typer.Option("--out", help="Folder to write the schemas to.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write the schemas to.")
+    ] = None,
 ) -> None:
     """Write the JSON schemas of the YAML files (core, module, methodology, region)."""
     docs = json_schemas()
@@ -114,49 +135,43 @@ def json_schemas() -> dict[str, Any]:
     }
 
 
+def _question_outline(section: str, x: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": x.id,
+        "section": section,
+        "type": x.type,
+        "text": x.text.model_dump(),
+        "link": x.link,
+        "aspect": x.aspect if x.aspect else ("single_app" if x.link else None),
+        "scored": x.is_scored,
+        "weight": x.weight if x.is_scored else 0,
+        "required": x.required,
+        "allow_na": x.allow_na,
+        "key_system": isinstance(x, SingleChoice) and x.key_system is not None,
+    }
+    if isinstance(x, SingleChoice) and x.key_system is not None:
+        item["in_use_at"] = x.key_system.in_use_at
+    if isinstance(x, SingleChoice | MultipleChoice):
+        item["options"] = [
+            {"id": o.id, "score": o.score, "text": o.text.model_dump()}
+            | ({"exclusive": True} if o.exclusive else {})
+            for o in x.options
+        ]
+    if isinstance(x, Percentage):
+        item.update(bounds={"min": 0, "max": 100}, unit="%")
+    elif isinstance(x, Number):
+        item.update(bounds={"min": x.min, "max": x.max}, unit=x.unit.model_dump())
+    elif isinstance(x, Ratio):
+        item.update(bounds={"min": 0, "max": x.max}, unit=x.unit.model_dump(), scale=x.scale)
+    if isinstance(x, Percentage | Number | Ratio):
+        item["curve"] = [list(p) for p in x.curve.points]
+    if x.show_if:
+        item["show_if"] = [c.model_dump(exclude_none=True) for c in x.show_if]
+    return item
+
+
 def outline(q: Questionnaire) -> dict[str, Any]:
     """The composed questionnaire as one plain JSON object."""
-    questions = []
-    for s in q.sections:
-        for x in s.questions:
-            item: dict[str, Any] = {
-                "id": x.id,
-                "section": s.id,
-                "type": x.type,  # type: ignore[attr-defined]
-                "text": x.text.model_dump(),
-                "link": x.link,
-                "aspect": x.aspect if x.aspect else ("single_app" if x.link else None),
-                "scored": x.is_scored,
-                "weight": x.weight if x.is_scored else 0,
-                "required": x.required,
-                "allow_na": x.allow_na,
-                "key_system": bool(getattr(x, "key_system", None)),
-            }
-            ks = getattr(x, "key_system", None)
-            if ks:
-                item["in_use_at"] = ks.in_use_at
-            if hasattr(x, "options"):
-                item["options"] = [
-                    {"id": o.id, "score": o.score, "text": o.text.model_dump()}
-                    | ({"exclusive": True} if o.exclusive else {})
-                    for o in x.options
-                ]
-            kind = item["type"]
-            if kind == "percentage":
-                item["bounds"] = {"min": 0, "max": 100}
-                item["unit"] = "%"
-            elif kind == "number":
-                item["bounds"] = {"min": x.min, "max": x.max}  # type: ignore[attr-defined]
-                item["unit"] = x.unit.model_dump()  # type: ignore[attr-defined]
-            elif kind == "ratio":
-                item["bounds"] = {"min": 0, "max": x.max}  # type: ignore[attr-defined]
-                item["unit"] = x.unit.model_dump()  # type: ignore[attr-defined]
-                item["scale"] = x.scale  # type: ignore[attr-defined]
-            if hasattr(x, "curve"):
-                item["curve"] = [list(p) for p in x.curve.points]  # type: ignore[attr-defined]
-            if x.show_if:
-                item["show_if"] = [c.model_dump(exclude_none=True) for c in x.show_if]
-            questions.append(item)
     return {
         "id": q.id,
         "version": q.version,
@@ -165,7 +180,7 @@ def outline(q: Questionnaire) -> dict[str, Any]:
         "title": q.title.model_dump(),
         "core_version": q.core_version,
         "methodology": {"id": q.methodology.id, "version": q.methodology.version},
-        "questions": questions,
+        "questions": [_question_outline(s.id, x) for s in q.sections for x in s.questions],
     }
 
 
@@ -207,8 +222,9 @@ def show(
                 flags.append("conditional" if en else "条件显示")
             where = x.link or x.aspect or "-"
             text = x.text.en if en else x.text.zh
-            typer.echo(f"  {x.id:<42} {x.type:<16} {where:<16} {text}"  # type: ignore[attr-defined]
-                       + (f"  [{', '.join(flags)}]" if flags else ""))
+            kind = getattr(x, "type", "")
+            tail = f"  [{', '.join(flags)}]" if flags else ""
+            typer.echo(f"  {x.id:<42} {kind:<16} {where:<16} {text}{tail}")
             for o in getattr(x, "options", []):
                 typer.echo(f"      {o.id:<14} {o.score:>5.2f}  {o.text.en if en else o.text.zh}")
 
@@ -236,7 +252,10 @@ def _format_card(card: ScoreCard, lang: str) -> str:
     )
     if card.missing_required:
         out.append("")
-        out.append(("Missing required answers" if en else "缺少必答题") + f" ({len(card.missing_required)}):")
+        out.append(
+            ("Missing required answers" if en else "缺少必答题")
+            + f" ({len(card.missing_required)}):"
+        )
         out.extend(f"  {qid}" for qid in card.missing_required)
     if card.roadmap:
         out.append("")
@@ -249,10 +268,16 @@ def _format_card(card: ScoreCard, lang: str) -> str:
             )
     if card.next_stage:
         out.append("")
-        out.append(("To reach " if en else "进入下一阶段 ") + card.next_stage.stage + (":" if en else "还需："))
+        out.append(
+            ("To reach " if en else "进入下一阶段 ")
+            + card.next_stage.stage
+            + (":" if en else "还需：")
+        )
         for need in card.next_stage.needs:
             actual = "—" if need.actual is None else f"{need.actual:.2f}"
-            out.append(f"  {need.metric} {need.op} {need.value:g} ({'now' if en else '当前'} {actual})")
+            out.append(
+                f"  {need.metric} {need.op} {need.value:g} ({'now' if en else '当前'} {actual})"
+            )
     return "\n".join(out)
 
 
@@ -270,9 +295,13 @@ def score_cmd(
         card = score(spec, raw)
     except AnswerErrors as exc:
         if as_json:
-            typer.echo(json.dumps({"errors": [e.as_dict() for e in exc.errors]}, ensure_ascii=False))
+            typer.echo(
+                json.dumps({"errors": [e.as_dict() for e in exc.errors]}, ensure_ascii=False)
+            )
         else:
-            typer.echo(f"{answers}: {len(exc.errors)} 个问题 / problem(s), nothing scored", err=True)
+            typer.echo(
+                f"{answers}: {len(exc.errors)} 个问题 / problem(s), nothing scored", err=True
+            )
             for e in exc.errors:
                 typer.echo(f"  {e.question}: {e.zh} / {e.en}", err=True)
         raise typer.Exit(1) from None

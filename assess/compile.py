@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from assess.catalog import Catalog, Questionnaire, load_catalog
 from assess.schema import (
@@ -36,9 +37,9 @@ def _clause(c: ShowIf, q: Questionnaire, index: dict[str, int]) -> Clause:
 
 
 def _question(src: QuestionBase, q: Questionnaire, index: dict[str, int]) -> Question:
-    common = dict(
+    common: dict[str, Any] = dict(
         id=src.id,
-        kind=getattr(src, "type"),
+        kind=str(getattr(src, "type", "")),
         text_zh=src.text.zh,
         text_en=src.text.en,
         group=src.group,

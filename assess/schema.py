@@ -8,6 +8,7 @@ model validator per file so every problem is reported with a path.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -64,9 +65,7 @@ class Condition(Strict):
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         given = [
-            k
-            for k in ("equals", "any_of", "includes", "at_least")
-            if getattr(self, k) is not None
+            k for k in ("equals", "any_of", "includes", "at_least") if getattr(self, k) is not None
         ]
         if len(given) != 1:
             raise ValueError("a condition needs exactly one of equals, any_of, includes, at_least")
@@ -88,12 +87,12 @@ class Curve(Strict):
     def _shape(self) -> Curve:
         xs = [p[0] for p in self.points]
         ys = [p[1] for p in self.points]
-        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(xs)):
             raise ValueError("curve x values must be strictly increasing")
         if any(y < 0 or y > 1 for y in ys):
             raise ValueError("curve y values must lie in [0, 1]")
-        up = all(b >= a for a, b in zip(ys, ys[1:], strict=False))
-        down = all(b <= a for a, b in zip(ys, ys[1:], strict=False))
+        up = all(b >= a for a, b in pairwise(ys))
+        down = all(b <= a for a, b in pairwise(ys))
         if not (up or down):
             raise ValueError("curve must be monotone (only rising or only falling)")
         if min(ys) != 0 or max(ys) != 1:
@@ -122,7 +121,9 @@ class QuestionBase(Strict):
     @classmethod
     def _question_id(cls, v: str) -> str:
         if not ID_RE.match(v):
-            raise ValueError("question id must be lower-case words joined by dots, e.g. core.rd.cad")
+            raise ValueError(
+                "question id must be lower-case words joined by dots, e.g. core.rd.cad"
+            )
         return v
 
     @model_validator(mode="after")
@@ -162,7 +163,7 @@ class SingleChoice(QuestionBase):
                 raise ValueError("a key-system question must be scored")
             if self.allow_na or self.show_if:
                 raise ValueError("a key-system question is always asked: no N/A, no show_if")
-            if any(b < a for a, b in zip(scores, scores[1:], strict=False)):
+            if any(b < a for a, b in pairwise(scores)):
                 raise ValueError("a key-system ladder must not fall from one option to the next")
             if self.key_system.in_use_at not in {o.id for o in self.options}:
                 raise ValueError(f"key_system.in_use_at {self.key_system.in_use_at!r} is no option")

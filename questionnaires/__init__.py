@@ -1,1 +1,1 @@
-"""Questionnaire library: the shared core, sector modules, methodology and region profiles (data)."""
+"""Questionnaire library (data): the core, sector modules, methodology and region profiles."""

@@ -82,13 +82,17 @@ def _number(q: Question, value: Any, what_zh: str = "数值", what_en: str = "va
     """A finite float from a JSON number, or an error."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, _err(
-            q.id, "wrong_type", f"{what_zh}应为数字，收到：{_show(value)}",
+            q.id,
+            "wrong_type",
+            f"{what_zh}应为数字，收到：{_show(value)}",
             f"{what_en} must be a number, got {_show(value)}",
         )
     x = float(value)
     if not math.isfinite(x):
         return None, _err(
-            q.id, "not_finite", f"{what_zh}必须是有限数字（不能是 NaN 或无穷大）",
+            q.id,
+            "not_finite",
+            f"{what_zh}必须是有限数字（不能是 NaN 或无穷大）",
             f"{what_en} must be a finite number (not NaN or infinity)",
         )
     return x, None
@@ -102,7 +106,9 @@ def _show(value: Any) -> str:
 def _range(q: Question, x: float, lo: float | None, hi: float | None) -> AnswerError | None:
     if (lo is not None and x < lo) or (hi is not None and x > hi):
         return _err(
-            q.id, "out_of_range", f"取值 {x:g} 超出允许范围 {lo:g}–{hi:g}",
+            q.id,
+            "out_of_range",
+            f"取值 {x:g} 超出允许范围 {lo:g}–{hi:g}",
             f"value {x:g} is outside the allowed range {lo:g}–{hi:g}",
         )
     return None
@@ -114,16 +120,28 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
         return math.nan, False, None
     if isinstance(value, str) and value == NA and q.kind not in (TEXT, EVIDENCE):
         if not q.allow_na:
-            return math.nan, False, _err(
-                q.id, "na_not_allowed", "本题不允许选择“不适用”",
-                "this question does not allow N/A",
+            return (
+                math.nan,
+                False,
+                _err(
+                    q.id,
+                    "na_not_allowed",
+                    "本题不允许选择“不适用”",
+                    "this question does not allow N/A",
+                ),
             )
         return math.nan, True, None
     if q.kind == SINGLE:
         if not isinstance(value, str):
-            return math.nan, False, _err(
-                q.id, "wrong_type", f"应为选项编号（字符串），收到：{_show(value)}",
-                f"expected an option id (a string), got {_show(value)}",
+            return (
+                math.nan,
+                False,
+                _err(
+                    q.id,
+                    "wrong_type",
+                    f"应为选项编号（字符串），收到：{_show(value)}",
+                    f"expected an option id (a string), got {_show(value)}",
+                ),
             )
         if value not in q.options:
             return math.nan, False, _unknown_option(q, value)
@@ -141,22 +159,40 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
         return _encode_ratio(q, value)
     if q.kind == YESNO:
         if not isinstance(value, bool):
-            return math.nan, False, _err(
-                q.id, "wrong_type", f"应为 true 或 false，收到：{_show(value)}",
-                f"expected true or false, got {_show(value)}",
+            return (
+                math.nan,
+                False,
+                _err(
+                    q.id,
+                    "wrong_type",
+                    f"应为 true 或 false，收到：{_show(value)}",
+                    f"expected true or false, got {_show(value)}",
+                ),
             )
         return (1.0 if value else 0.0), False, None
     if q.kind in (TEXT, EVIDENCE):
         limit = q.max_length if q.kind == TEXT else EVIDENCE_MAX
         if not isinstance(value, str):
-            return math.nan, False, _err(
-                q.id, "wrong_type", f"应为文本，收到：{_show(value)}",
-                f"expected text, got {_show(value)}",
+            return (
+                math.nan,
+                False,
+                _err(
+                    q.id,
+                    "wrong_type",
+                    f"应为文本，收到：{_show(value)}",
+                    f"expected text, got {_show(value)}",
+                ),
             )
         if len(value) > limit:
-            return math.nan, False, _err(
-                q.id, "too_long", f"文本过长：{len(value)} 字，最多 {limit} 字",
-                f"text too long: {len(value)} characters, at most {limit}",
+            return (
+                math.nan,
+                False,
+                _err(
+                    q.id,
+                    "too_long",
+                    f"文本过长：{len(value)} 字，最多 {limit} 字",
+                    f"text too long: {len(value)} characters, at most {limit}",
+                ),
             )
         return (1.0 if value.strip() else math.nan), False, None
     raise AssertionError(f"unhandled question type {q.kind}")
@@ -165,38 +201,60 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
 def _unknown_option(q: Question, value: str) -> AnswerError:
     offered = "、".join(q.options)
     return _err(
-        q.id, "unknown_option", f"选项 {value!r} 不在本题选项中（可选：{offered}）",
+        q.id,
+        "unknown_option",
+        f"选项 {value!r} 不在本题选项中（可选：{offered}）",
         f"option {value!r} is not offered (choose from {', '.join(q.options)})",
     )
 
 
 def _encode_multi(q: Question, value: Any) -> tuple[float, bool, AnswerError | None]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return math.nan, False, _err(
-            q.id, "wrong_type", f"应为选项编号列表，收到：{_show(value)}",
-            f"expected a list of option ids, got {_show(value)}",
+        return (
+            math.nan,
+            False,
+            _err(
+                q.id,
+                "wrong_type",
+                f"应为选项编号列表，收到：{_show(value)}",
+                f"expected a list of option ids, got {_show(value)}",
+            ),
         )
     if len(set(value)) != len(value):
-        return math.nan, False, _err(
-            q.id, "duplicate_option", "同一选项重复选择", "an option is listed twice"
+        return (
+            math.nan,
+            False,
+            _err(q.id, "duplicate_option", "同一选项重复选择", "an option is listed twice"),
         )
     for v in value:
         if v not in q.options:
             return math.nan, False, _unknown_option(q, v)
     idx = [q.options.index(v) for v in value]
     if len(idx) > 1 and any(q.exclusive[i] for i in idx):
-        return math.nan, False, _err(
-            q.id, "exclusive_option", "“以上均无”类选项不能与其他选项同时选择",
-            "a 'none of these' option cannot be combined with others",
+        return (
+            math.nan,
+            False,
+            _err(
+                q.id,
+                "exclusive_option",
+                "“以上均无”类选项不能与其他选项同时选择",
+                "a 'none of these' option cannot be combined with others",
+            ),
         )
     return float(sum(1 << i for i in idx)), False, None
 
 
 def _encode_ratio(q: Question, value: Any) -> tuple[float, bool, AnswerError | None]:
     if not isinstance(value, Mapping) or set(value) != {"numerator", "denominator"}:
-        return math.nan, False, _err(
-            q.id, "wrong_type", "应为 {\"numerator\": 分子, \"denominator\": 分母}",
-            'expected {"numerator": x, "denominator": y}',
+        return (
+            math.nan,
+            False,
+            _err(
+                q.id,
+                "wrong_type",
+                '应为 {"numerator": 分子, "denominator": 分母}',
+                'expected {"numerator": x, "denominator": y}',
+            ),
         )
     num, err = _number(q, value["numerator"], "分子", "numerator")
     if err:
@@ -205,12 +263,21 @@ def _encode_ratio(q: Question, value: Any) -> tuple[float, bool, AnswerError | N
     if err:
         return math.nan, False, err
     if num < 0 or den < 0:
-        return math.nan, False, _err(
-            q.id, "out_of_range", "分子和分母不能为负数", "numerator and denominator cannot be negative"
+        return (
+            math.nan,
+            False,
+            _err(
+                q.id,
+                "out_of_range",
+                "分子和分母不能为负数",
+                "numerator and denominator cannot be negative",
+            ),
         )
     if den == 0:
-        return math.nan, False, _err(
-            q.id, "zero_denominator", "分母不能为 0", "the denominator cannot be zero"
+        return (
+            math.nan,
+            False,
+            _err(q.id, "zero_denominator", "分母不能为 0", "the denominator cannot be zero"),
         )
     x = num / den * q.scale
     err = _range(q, x, 0.0, q.upper)
@@ -230,7 +297,12 @@ def encode_answers(spec: Spec, answers: Mapping[str, Any]) -> AnswerArrays:
         col = spec.index.get(qid)
         if col is None:
             errors.append(
-                _err(str(qid), "unknown_question", "问卷中没有这个题目", "no such question in this questionnaire")
+                _err(
+                    str(qid),
+                    "unknown_question",
+                    "问卷中没有这个题目",
+                    "no such question in this questionnaire",
+                )
             )
             continue
         x, is_na, err = encode_value(spec.questions[col], value)
@@ -252,7 +324,12 @@ def encode_frame(spec: Spec, frame: pd.DataFrame) -> AnswerArrays:
         col = spec.index.get(qid)
         if col is None:
             errors.append(
-                _err(str(qid), "unknown_question", "问卷中没有这个题目", "no such question in this questionnaire")
+                _err(
+                    str(qid),
+                    "unknown_question",
+                    "问卷中没有这个题目",
+                    "no such question in this questionnaire",
+                )
             )
             continue
         q = spec.questions[col]

@@ -65,7 +65,8 @@ def score(spec: Spec, answers: Mapping[str, Any] | AnswerArrays, roadmap_top: in
     stage = spec.stage_rules[int(ev.stage_rule[0])].stage
     rules = explain_rules(spec, ev.metrics[0], ev.rule_held[0])
     missing = [
-        q.id for i, q in enumerate(spec.questions)
+        q.id
+        for i, q in enumerate(spec.questions)
         if q.required and visible[i] and math.isnan(values[0, i]) and not na[0, i]
     ]
     items, nxt = build(spec, enc, ev, visible, top=roadmap_top)

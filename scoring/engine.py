@@ -13,10 +13,12 @@ x_i in [0, 1], applicable a_i (visible, scored, not N/A):
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from scoring.answers import AnswerArrays, encode_frame
 from scoring.spec import ASPECTS, LINKS, METRICS, NON_LINK_ASPECTS, Clause, Spec
@@ -57,15 +59,17 @@ def normalise(spec: Spec, values: np.ndarray) -> np.ndarray:
     a = spec.arrays
     n = values.shape[0]
     out = np.zeros((n, a.n))
-    if a.single_cols.size:
-        x = values[:, a.single_cols]
-        given = ~np.isnan(x)
-        idx = np.where(given, x, 0).astype(np.intp) + a.single_offsets
-        out[:, a.single_cols] = np.where(given, a.single_flat[idx], 0.0)
-    for col in a.multi_cols:
+    if a.lookup_cols.size:
+        x = values[:, a.lookup_cols]
+        idx = np.fmax(x, -1.0, out=x).astype(np.intp)  # fmax maps NaN (unanswered) to -1
+        idx += a.lookup_offsets
+        out[:, a.lookup_cols] = a.lookup_flat[idx]
+    for col, table in zip(a.multi_cols, a.multi_tables, strict=True):
+        if table is not None:  # every subset's capped sum, indexed by the bit mask
+            out[:, col] = table[np.fmax(values[:, col], 0.0).astype(np.intp)]
+            continue
         q = spec.questions[col]
-        x = values[:, col]
-        mask = np.where(np.isnan(x), 0, x).astype(np.int64)
+        mask = np.fmax(values[:, col], 0.0).astype(np.int64)
         total = np.zeros(n)
         for k, s in enumerate(q.option_scores):
             if s:
@@ -74,12 +78,7 @@ def normalise(spec: Spec, values: np.ndarray) -> np.ndarray:
     for col in a.numeric_cols:
         q = spec.questions[col]
         x = values[:, col]
-        y = np.interp(x, q.curve_x, q.curve_y)
-        out[:, col] = np.where(np.isnan(x), 0.0, y)
-    if a.yesno_cols.size:
-        x = values[:, a.yesno_cols]
-        y = x * a.yesno_yes + (1 - x) * a.yesno_no
-        out[:, a.yesno_cols] = np.where(np.isnan(x), 0.0, y)
+        out[:, col] = np.nan_to_num(np.interp(x, q.curve_x, q.curve_y), nan=0.0)
     return out
 
 
@@ -114,35 +113,49 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
 def evaluate(spec: Spec, answers: AnswerArrays, chunk: int = CHUNK) -> Evaluation:
     """Score N encoded assessments; vectorised over rows, processed in cache-sized chunks."""
     n = answers.n
-    group_num = np.empty((n, spec.arrays.membership.shape[1]))
-    group_den = np.empty_like(group_num)
-    missing = np.empty(n)
-    it_links = np.empty((n, len(LINKS)), dtype=bool)
-    for start in range(0, n, chunk):
-        rows = slice(start, min(start + chunk, n))
-        _evaluate_chunk(spec, answers.values[rows], answers.na[rows], rows, group_num, group_den,
-                        missing, it_links)
-    return _combine(spec, group_num, group_den, missing, it_links)
+    parts: list[Evaluation] = []
+    # The per-chunk matrix products are small; a multi-threaded BLAS spends more time waking
+    # its threads than multiplying, so a batch of several chunks runs them on one thread.
+    limit = threadpool_limits(1, user_api="blas") if n > chunk else nullcontext()
+    with limit:
+        for start in range(0, max(n, 1), chunk):
+            rows = slice(start, min(start + chunk, n))
+            parts.append(_evaluate_chunk(spec, answers.values[rows], answers.na[rows]))
+    if len(parts) == 1:
+        return parts[0]
+    return Evaluation(
+        overall=np.concatenate([p.overall for p in parts]),
+        links=np.concatenate([p.links for p in parts]),
+        aspects=np.concatenate([p.aspects for p in parts]),
+        it_links=np.concatenate([p.it_links for p in parts]),
+        missing=np.concatenate([p.missing for p in parts]),
+        metrics=np.concatenate([p.metrics for p in parts]),
+        rule_held=np.concatenate([p.rule_held for p in parts]),
+        stage_rule=np.concatenate([p.stage_rule for p in parts]),
+        adoption_min_links=spec.adoption_min_links,
+    )
 
 
-def _evaluate_chunk(spec, values, na, rows, group_num, group_den, missing, it_links) -> None:
+def _evaluate_chunk(spec: Spec, values: np.ndarray, na: np.ndarray) -> Evaluation:
     a = spec.arrays
     norm = normalise(spec, values)
+    unanswered = np.isnan(values) & ~na
     if a.gated_cols:
         visible = visibility(spec, values, na)
         applicable = visible & ~na & a.scored
-        missing[rows] = (a.required & visible & np.isnan(values) & ~na).sum(axis=1)
+        missing = (a.required & visible & unanswered).sum(axis=1)
     else:
         applicable = ~na & a.scored
-        missing[rows] = (a.required & np.isnan(values) & ~na).sum(axis=1)
+        missing = (a.required & unanswered).sum(axis=1)
     applicable_f = applicable.astype(float)
-    group_num[rows] = (norm * applicable_f) @ a.membership
-    group_den[rows] = applicable_f @ a.membership
+    group_num = (norm * applicable_f) @ a.membership
+    group_den = applicable_f @ a.membership
     if a.key_cols.size:
         used = values[:, a.key_cols] >= a.key_thresholds  # NaN compares False
-        it_links[rows] = (used.astype(np.int8) @ a.key_links.astype(np.int8)) > 0
+        it_links = (used.astype(np.int8) @ a.key_links.astype(np.int8)) > 0
     else:
-        it_links[rows] = False
+        it_links = np.zeros((len(values), len(LINKS)), dtype=bool)
+    return _combine(spec, group_num, group_den, missing.astype(float), it_links)
 
 
 def _weighted(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -164,17 +177,14 @@ def _combine(spec, group_num, group_den, missing, it_links) -> Evaluation:
     by_aspect["single_app"] = single_app
     aspects = np.column_stack([by_aspect[k] for k in ASPECTS])
     overall = np.nan_to_num(_weighted(aspects, a.aspect_weights), nan=0.0)
-    with np.errstate(invalid="ignore"):
-        all_nan = np.isnan(links).all(axis=1)
-        min_link = np.where(all_nan, np.nan, np.nanmin(np.where(all_nan[:, None], 0, links), axis=1))
-    metrics = np.column_stack(
-        [overall, links, aspects, min_link, it_links.sum(axis=1), missing]
-    )
-    held = np.ones((len(overall), len(spec.stage_rules)), dtype=bool)
+    min_link = np.fmin.reduce(links, axis=1)  # fmin skips NaN; all-NaN stays NaN
+    # Metrics and rule verdicts are built column-major: each condition reads one contiguous row.
+    metrics_t = np.stack([overall, *links.T, *aspects.T, min_link, it_links.sum(axis=1), missing])
+    held_t = np.ones((len(spec.stage_rules), len(overall)), dtype=bool)
     for r, rule in enumerate(spec.stage_rules):
         for c in rule.conditions:
-            col = metrics[:, METRICS.index(c.metric)]
-            held[:, r] &= _OPS[c.op](col, c.value)  # NaN never satisfies a condition
+            held_t[r] &= _OPS[c.op](metrics_t[METRICS.index(c.metric)], c.value)  # NaN fails
+    metrics, held = metrics_t.T, held_t.T
     first = np.argmax(held, axis=1)
     return Evaluation(
         overall=overall,

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from scoring.answers import AnswerArrays, decode_value
 from scoring.engine import Evaluation, evaluate
-from scoring.stages import holds
 from scoring.spec import METRICS, MULTI, NUMERIC_KINDS, SINGLE, YESNO, Question, Spec
+from scoring.stages import holds
 
 EPS = 1e-9
 
@@ -83,7 +83,8 @@ def _next_multi(q: Question, x: float) -> list[Candidate]:
     if sum(q.option_scores[i] for i in chosen) >= 1 - EPS:
         return []
     free = [
-        (q.option_scores[i], -i) for i in range(len(q.options))
+        (q.option_scores[i], -i)
+        for i in range(len(q.options))
         if not q.exclusive[i] and i not in chosen and q.option_scores[i] > 0
     ]
     if not free:
@@ -118,7 +119,9 @@ def _next_yesno(q: Question, x: float) -> list[Candidate]:
 _NEXT = {SINGLE: _next_single, MULTI: _next_multi, YESNO: _next_yesno}
 
 
-def candidates(spec: Spec, values: np.ndarray, na: np.ndarray, visible: np.ndarray) -> list[Candidate]:
+def candidates(
+    spec: Spec, values: np.ndarray, na: np.ndarray, visible: np.ndarray
+) -> list[Candidate]:
     """Proposed single changes for one assessment (1-D rows)."""
     out: list[Candidate] = []
     for col, q in enumerate(spec.questions):
@@ -201,10 +204,14 @@ def _next_stage(
             for k in order[:3]:
                 if delta[k] > EPS:
                     q = spec.questions[cands[k].column]
-                    helps.append(Help(question=q.id, to=cands[k].to, metric_after=float(ev.metrics[k, m])))
+                    helps.append(
+                        Help(question=q.id, to=cands[k].to, metric_after=float(ev.metrics[k, m]))
+                    )
         needs.append(
             Need(
-                metric=c.metric, op=c.op, value=c.value,
+                metric=c.metric,
+                op=c.op,
+                value=c.value,
                 actual=None if math.isnan(actual) else actual,
                 gap=None if math.isnan(actual) else c.value - actual,
                 helps=helps,

@@ -19,10 +19,21 @@ ASPECTS: tuple[str, ...] = (
     "collaboration",
     "competitiveness",
 )
-NON_LINK_ASPECTS: tuple[str, ...] = ("infrastructure", "integration", "collaboration", "competitiveness")
+NON_LINK_ASPECTS: tuple[str, ...] = (
+    "infrastructure",
+    "integration",
+    "collaboration",
+    "competitiveness",
+)
 #: Score groups: the four links, then the aspects that are not made of links.
 GROUPS: tuple[str, ...] = LINKS + NON_LINK_ASPECTS
-STAGES: tuple[str, ...] = ("undetermined", "initial", "single_coverage", "integration", "innovation")
+STAGES: tuple[str, ...] = (
+    "undetermined",
+    "initial",
+    "single_coverage",
+    "integration",
+    "innovation",
+)
 
 SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE = (
     "single_choice",
@@ -145,14 +156,12 @@ class SpecArrays:
     scored: np.ndarray  # (I,) bool
     required: np.ndarray  # (I,) bool
     membership: np.ndarray  # (I, G) weight of each column in each group
-    single_cols: np.ndarray
-    single_offsets: np.ndarray
-    single_flat: np.ndarray
+    lookup_cols: np.ndarray
+    lookup_offsets: np.ndarray
+    lookup_flat: np.ndarray
     multi_cols: tuple[int, ...]
+    multi_tables: tuple[np.ndarray | None, ...]
     numeric_cols: tuple[int, ...]
-    yesno_cols: np.ndarray
-    yesno_yes: np.ndarray
-    yesno_no: np.ndarray
     gated_cols: tuple[int, ...]
     key_cols: np.ndarray
     key_thresholds: np.ndarray
@@ -170,12 +179,17 @@ class SpecArrays:
         for i, q in enumerate(qs):
             if q.scored and q.group is not None:
                 membership[i, GROUPS.index(q.group)] = q.weight
-        single = [i for i, q in enumerate(qs) if q.kind == SINGLE and q.scored]
-        offsets, flat = [], []
-        for i in single:
+        # Single choice and yes/no share one lookup table. Each column's block starts with a 0
+        # for "unanswered": its encoded NaN is clipped to -1 and lands on that slot.
+        lookup = [i for i, q in enumerate(qs) if q.kind in (SINGLE, YESNO) and q.scored]
+        offsets: list[int] = []
+        flat: list[float] = []
+        for i in lookup:
+            q = qs[i]
+            flat.append(0.0)
             offsets.append(len(flat))
-            flat.extend(qs[i].option_scores)
-        yesno = [i for i, q in enumerate(qs) if q.kind == YESNO and q.scored]
+            flat.extend(q.option_scores if q.kind == SINGLE else (q.score_no, q.score_yes))
+        multi = [i for i, q in enumerate(qs) if q.kind == MULTI and q.scored]
         keys = [i for i, q in enumerate(qs) if q.key_in_use is not None]
         key_links = np.zeros((len(keys), len(LINKS)), dtype=bool)
         for k, i in enumerate(keys):
@@ -186,14 +200,12 @@ class SpecArrays:
             scored=scored,
             required=np.array([q.required for q in qs], dtype=bool),
             membership=membership,
-            single_cols=np.array(single, dtype=np.intp),
-            single_offsets=np.array(offsets, dtype=np.intp),
-            single_flat=np.array(flat, dtype=float),
-            multi_cols=tuple(i for i, q in enumerate(qs) if q.kind == MULTI and q.scored),
+            lookup_cols=np.array(lookup, dtype=np.intp),
+            lookup_offsets=np.array(offsets, dtype=np.intp),
+            lookup_flat=np.array(flat, dtype=float),
+            multi_cols=tuple(multi),
+            multi_tables=tuple(_subset_sums(qs[i]) for i in multi),
             numeric_cols=tuple(i for i, q in enumerate(qs) if q.kind in NUMERIC_KINDS and q.scored),
-            yesno_cols=np.array(yesno, dtype=np.intp),
-            yesno_yes=np.array([qs[i].score_yes for i in yesno]),
-            yesno_no=np.array([qs[i].score_no for i in yesno]),
             gated_cols=tuple(i for i, q in enumerate(qs) if q.show_if),
             key_cols=np.array(keys, dtype=np.intp),
             key_thresholds=np.array([qs[i].key_in_use for i in keys], dtype=float),
@@ -201,3 +213,13 @@ class SpecArrays:
             link_weights=np.array(spec.link_weights, dtype=float),
             aspect_weights=np.array(spec.aspect_weights, dtype=float),
         )
+
+
+def _subset_sums(q: Question, max_options: int = 12) -> np.ndarray | None:
+    """Capped score of every subset of a multiple choice's options, indexed by bit mask."""
+    k = len(q.options)
+    if k > max_options:
+        return None
+    masks = np.arange(1 << k)
+    bits = (masks[:, None] >> np.arange(k)) & 1
+    return np.minimum(bits @ np.array(q.option_scores, dtype=float), 1.0)

@@ -38,8 +38,12 @@ def explain_rules(spec: Spec, metrics: np.ndarray, held: np.ndarray) -> list[Rul
                 gap = c.value - actual
             conds.append(
                 ConditionResult(
-                    metric=c.metric, op=c.op, value=c.value,
-                    actual=None if math.isnan(actual) else actual, held=ok, gap=gap,
+                    metric=c.metric,
+                    op=c.op,
+                    value=c.value,
+                    actual=None if math.isnan(actual) else actual,
+                    held=ok,
+                    gap=gap,
                 )
             )
         out.append(RuleResult(stage=rule.stage, held=bool(held[r]), conditions=conds))

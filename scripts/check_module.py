@@ -1,4 +1,7 @@
-"""Validate one sector module file alone: python scripts/check_module.py questionnaires/modules/auto/v1.yaml"""
+"""Validate one sector module file alone, e.g.
+
+python scripts/check_module.py questionnaires/modules/auto/v1.yaml
+"""
 
 import sys
 from pathlib import Path

@@ -6,6 +6,7 @@ the ``scoring`` package, so agreement between the two is evidence that both foll
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from assess.catalog import Questionnaire
@@ -17,7 +18,7 @@ ASPECTS = ["infrastructure", "single_app", "integration", "collaboration", "comp
 def interp(x: float, points: list[tuple[float, float]]) -> float:
     if x <= points[0][0]:
         return points[0][1]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return points[-1][1]
@@ -95,14 +96,24 @@ def reference_score(q: Questionnaire, answers: dict[str, Any]) -> dict[str, Any]
     aw = {a.id: a.weight for a in m.aspects}
     have = [a for a in ASPECTS if aspect[a] is not None]
     overall = sum(aw[a] * aspect[a] for a in have) / sum(aw[a] for a in have)
-    metric = {"overall": overall, "min_link": min(group[k] for k in defined),
-              "it_links": len(it_links), "missing_required": len(missing)}
+    metric = {
+        "overall": overall,
+        "min_link": min(group[k] for k in defined),
+        "it_links": len(it_links),
+        "missing_required": len(missing),
+    }
     metric.update({f"link.{k}": group.get(k) for k in LINKS})
     metric.update({f"aspect.{a}": aspect[a] for a in ASPECTS})
-    ops = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
-           "<": lambda a, b: a < b, "==": lambda a, b: a == b}
+    ops = {
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+        "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b,
+        "==": lambda a, b: a == b,
+    }
     stage = next(
-        r.stage for r in m.stages.rules
+        r.stage
+        for r in m.stages.rules
         if all(metric[c.metric] is not None and ops[c.op](metric[c.metric], c.value) for c in r.all)
     )
     return {

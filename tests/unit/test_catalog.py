@@ -16,8 +16,32 @@ from tests.conftest import SECTORS
 
 # What DOMAIN.md §4 says each sector module asks about, as words that must appear in it.
 SECTOR_TOPICS = {
-    "petrochemicals": ["DCS", "APC", "SIS", "重大危险源", "CEMS", "LDAR", "实时数据库", "能源", "LIMS", "副产品"],
-    "auto": ["冲压", "焊接", "涂装", "总装", "联网", "MES", "安灯", "PLM", "仿真", "EDI", "VIN", "SPC"],
+    "petrochemicals": [
+        "DCS",
+        "APC",
+        "SIS",
+        "重大危险源",
+        "CEMS",
+        "LDAR",
+        "实时数据库",
+        "能源",
+        "LIMS",
+        "副产品",
+    ],
+    "auto": [
+        "冲压",
+        "焊接",
+        "涂装",
+        "总装",
+        "联网",
+        "MES",
+        "安灯",
+        "PLM",
+        "仿真",
+        "EDI",
+        "VIN",
+        "SPC",
+    ],
     "metallurgy": ["L1", "L2", "L3", "能源管控", "TRT", "在线", "预测性", "排放"],
     "food": ["HACCP", "追溯", "冷链", "LIMS", "配方", "电商"],
     "pharma": ["GMP", "追溯码", "批记录", "LIMS", "QMS", "医疗器械", "药物警戒"],
@@ -67,8 +91,16 @@ def test_every_question_has_both_languages_and_a_computation_help(catalog):
 
 def test_national_indicators_read_core_questions(catalog):
     m = catalog.methodologies[1]
-    wanted = {"digital_rd_tools", "key_process_nc_rate", "digital_management", "erp_uptake",
-              "mes_uptake", "plm_uptake", "scm_uptake", "ecommerce_uptake"}
+    wanted = {
+        "digital_rd_tools",
+        "key_process_nc_rate",
+        "digital_management",
+        "erp_uptake",
+        "mes_uptake",
+        "plm_uptake",
+        "scm_uptake",
+        "ecommerce_uptake",
+    }
     assert wanted <= {i.id for i in m.national_indicators}
     for ind in m.national_indicators:
         assert ind.question.startswith("core.")
@@ -79,12 +111,19 @@ def test_national_indicators_read_core_questions(catalog):
 def test_methodology_defaults_match_the_documented_values(catalog):
     m = catalog.methodologies[1]
     assert {a.id: a.weight for a in m.aspects} == {
-        "infrastructure": 0.15, "single_app": 0.45, "integration": 0.20,
-        "collaboration": 0.10, "competitiveness": 0.10,
+        "infrastructure": 0.15,
+        "single_app": 0.45,
+        "integration": 0.20,
+        "collaboration": 0.10,
+        "competitiveness": 0.10,
     }
     assert m.it_adoption.min_links == 3
     assert [r.stage for r in m.stages.rules] == [
-        "undetermined", "innovation", "integration", "single_coverage", "initial",
+        "undetermined",
+        "innovation",
+        "integration",
+        "single_coverage",
+        "initial",
     ]
     lw = m.link_weights
     for process in ("petrochemicals", "metallurgy", "textiles"):
@@ -124,7 +163,9 @@ def test_editing_a_published_version_is_caught(library):
 
 def test_editing_the_methodology_is_caught_in_every_sector(library):
     path = library / "methodology" / "v1.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("value: 75", "value: 70"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("value: 75", "value: 70"), encoding="utf-8"
+    )
     problems = load_catalog(library).check()
     assert sorted(p.path for p in problems) == sorted(f"{s}@1" for s in SECTORS)
 
@@ -149,7 +190,9 @@ def test_a_new_version_must_be_locked_before_it_counts(library):
 def test_file_problems_are_reported_with_a_readable_path(library):
     path = library / "modules" / "pharma" / "v1.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("type: percentage", "type: percent", 1).replace("score: 1,", "score: 1.5,", 1)
+    text = text.replace("type: percentage", "type: percent", 1).replace(
+        "score: 1,", "score: 1.5,", 1
+    )
     path.write_text(text, encoding="utf-8")
     problems = [p for p in load_catalog(library).check() if p.file != "lock.json"]
     rendered = [str(p) for p in problems]
@@ -171,7 +214,9 @@ def test_a_scored_question_cannot_hang_on_a_scored_answer(library):
     path = library / "modules" / "general" / "v1.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     target = next(
-        q for s in data["sections"] for q in s["questions"]
+        q
+        for s in data["sections"]
+        for q in s["questions"]
         if q.get("scored", True) and q["type"] not in ("text", "evidence") and not q.get("show_if")
     )
     target["show_if"] = [{"question": "core.mgmt.erp", "any_of": ["C", "D", "E"]}]
@@ -186,7 +231,9 @@ def test_a_module_may_gate_an_unscored_question_on_a_core_answer(library):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["sections"][0]["questions"].append(
         {
-            "id": "general.notes.erp_detail", "type": "text", "required": False,
+            "id": "general.notes.erp_detail",
+            "type": "text",
+            "required": False,
             "text": {"zh": "ERP 说明", "en": "ERP notes"},
             "help": {"zh": "简述 ERP 覆盖的业务范围", "en": "What the ERP covers"},
             "show_if": [{"question": "core.mgmt.erp", "any_of": ["C", "D", "E"]}],

@@ -25,7 +25,9 @@ def run(*args: str):
 
 def write(tmp_path: Path, doc, name="answers.json") -> Path:
     path = tmp_path / name
-    path.write_text(doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False), encoding="utf-8"
+    )
     return path
 
 
@@ -39,26 +41,36 @@ def test_check_prints_every_problem_as_file_path_message_and_fails(tmp_path):
     lib = tmp_path / "q"
     shutil.copytree(default_root(), lib, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     region = lib / "regions" / "jilin_city.yaml"
-    region.write_text(region.read_text(encoding="utf-8").replace("rate: 0.70", "rate: 1.7"), encoding="utf-8")
+    region.write_text(
+        region.read_text(encoding="utf-8").replace("rate: 0.70", "rate: 1.7"), encoding="utf-8"
+    )
     core = lib / "core" / "v1.yaml"
-    core.write_text(core.read_text(encoding="utf-8").replace("weight: 1.5", "weight: -1", 1), encoding="utf-8")
+    core.write_text(
+        core.read_text(encoding="utf-8").replace("weight: 1.5", "weight: -1", 1), encoding="utf-8"
+    )
     result = run("questionnaires", "check", "--root", str(lib))
     assert result.exit_code == 1
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    rate = "targets.adoption_goal.rate: Input should be less than or equal to 1"
+    assert f"regions/jilin_city.yaml: {rate}" in lines
     assert (
-        "regions/jilin_city.yaml: targets.adoption_goal.rate: Input should be less than or equal to 1"
-        in lines
+        "modules/food/v1.yaml: (composed): core v1 has problems of its own (listed above)" in lines
     )
-    assert "modules/food/v1.yaml: (composed): core v1 has problems of its own (listed above)" in lines
-    assert any(ln.startswith("core/v1.yaml: sections[core.infra].questions[core.infra.strategy].weight:")
-               for ln in lines)
+    assert any(
+        ln.startswith("core/v1.yaml: sections[core.infra].questions[core.infra.strategy].weight:")
+        for ln in lines
+    )
     assert all(ln.count(": ") >= 2 for ln in lines if not ln.endswith("problem(s)"))
 
 
 def test_show_prints_a_readable_outline():
     result = run("questionnaires", "show", "petrochemicals")
     assert result.exit_code == 0
-    assert "石化" in result.output and "core.rd.design_tools" in result.output and "关键系统" in result.output
+    assert (
+        "石化" in result.output
+        and "core.rd.design_tools" in result.output
+        and "关键系统" in result.output
+    )
     english = run("questionnaires", "show", "petrochemicals", "--lang", "en")
     assert "key system" in english.output
 
@@ -104,11 +116,14 @@ def test_example_answers_score_without_error(sector):
 def test_score_reports_every_answer_problem_as_json_and_fails(tmp_path, specs):
     answers = extreme_answers(specs["food"], best=True)
     answers.update({"core.mgmt.erp": "Q", "core.prod.nc_rate": 101, "bogus.id": 1})
-    result = run("score", str(write(tmp_path, {"questionnaire": "food", "answers": answers})), "--json")
+    result = run(
+        "score", str(write(tmp_path, {"questionnaire": "food", "answers": answers})), "--json"
+    )
     assert result.exit_code == 1
     errors = json.loads(result.output)["errors"]
     assert {e["question"]: e["code"] for e in errors} == {
-        "core.mgmt.erp": "unknown_option", "core.prod.nc_rate": "out_of_range",
+        "core.mgmt.erp": "unknown_option",
+        "core.prod.nc_rate": "out_of_range",
         "bogus.id": "unknown_question",
     }
     assert all(e["zh"] and e["en"] for e in errors)
@@ -120,7 +135,7 @@ def test_score_reports_every_answer_problem_as_json_and_fails(tmp_path, specs):
         ("{not json", "malformed_json"),
         ('{"questionnaire": "food", "answers": {"core.prod.nc_rate": NaN}}', "not_finite"),
         ('{"questionnaire": "food", "answers": {"core.prod.nc_rate": Infinity}}', "not_finite"),
-        ('[1, 2]', "wrong_type"),
+        ("[1, 2]", "wrong_type"),
         ('{"answers": {}}', "missing_questionnaire"),
         ('{"questionnaire": "food"}', "missing_answers"),
         ('{"questionnaire": "shipbuilding", "answers": {}}', "unknown_questionnaire"),
@@ -147,7 +162,9 @@ def test_lock_refuses_to_change_a_published_hash(tmp_path):
     shutil.copytree(default_root(), lib, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     before = (lib / "lock.json").read_text(encoding="utf-8")
     mod = lib / "modules" / "auto" / "v1.yaml"
-    mod.write_text(mod.read_text(encoding="utf-8").replace("weight: 2", "weight: 1.5", 1), encoding="utf-8")
+    mod.write_text(
+        mod.read_text(encoding="utf-8").replace("weight: 2", "weight: 1.5", 1), encoding="utf-8"
+    )
     result = run("questionnaires", "lock", "--root", str(lib))
     assert result.exit_code == 1 and "immutable" in result.output
     assert (lib / "lock.json").read_text(encoding="utf-8") == before
@@ -157,7 +174,9 @@ def test_the_installed_command_runs():
     exe = Path(sys.executable).with_name("assess")
     result = subprocess.run(
         [str(exe), "score", str(EXAMPLES / "general.json"), "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["questionnaire"] == "general"

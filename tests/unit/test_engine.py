@@ -184,7 +184,9 @@ def test_batch_from_a_frame_matches_single_scores(specs):
 
 def test_batch_reports_bad_cells_with_their_row(specs):
     spec = specs["auto"]
-    frame = pd.DataFrame([{"core.mgmt.erp": "C"}, {"core.mgmt.erp": "Q"}], index=["firm-a", "firm-b"])
+    frame = pd.DataFrame(
+        [{"core.mgmt.erp": "C"}, {"core.mgmt.erp": "Q"}], index=["firm-a", "firm-b"]
+    )
     with pytest.raises(AnswerErrors) as err:
         score_batch(spec, frame)
     (e,) = err.value.errors

@@ -81,7 +81,12 @@ def test_na_on_one_indicator_keeps_the_others_relative_weights(specs, sector):
                 ratio_before = was[a].possible / was[b].possible
                 assert now[a].possible / now[b].possible == pytest.approx(ratio_before, rel=1e-9)
         for k, t in now.items():  # other groups are untouched, unless their group weight moved
-            if t.group != q.group and q.group not in ("rd", "production", "management", "marketing"):
+            if t.group != q.group and q.group not in (
+                "rd",
+                "production",
+                "management",
+                "marketing",
+            ):
                 assert t.possible == pytest.approx(was[k].possible, rel=1e-9)
 
     check()
