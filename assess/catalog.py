@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from assess.schema import (
     LINKS,
     NON_LINK_ASPECTS,
+    QUESTION_TYPES,
     CoreFile,
     I18n,
     MethodologyFile,
@@ -198,16 +199,7 @@ def _loc_path(raw: Any, loc: tuple[Any, ...]) -> str:
         elif isinstance(node, dict) and item in node:
             parts.append(str(item))
             node = node[item]
-        elif isinstance(item, str) and item in (
-            "single_choice",
-            "multiple_choice",
-            "percentage",
-            "number",
-            "ratio",
-            "yes_no",
-            "text",
-            "evidence",
-        ):
+        elif isinstance(item, str) and item in QUESTION_TYPES:
             continue  # discriminator tag: the raw item already names its type
         else:
             parts.append(str(item))

@@ -17,6 +17,16 @@ LINKS = ("rd", "production", "management", "marketing")
 NON_LINK_ASPECTS = ("infrastructure", "integration", "collaboration", "competitiveness")
 ASPECTS = ("infrastructure", "single_app", "integration", "collaboration", "competitiveness")
 STAGES = ("undetermined", "initial", "single_coverage", "integration", "innovation")
+QUESTION_TYPES = (
+    "single_choice",
+    "multiple_choice",
+    "percentage",
+    "number",
+    "ratio",
+    "yes_no",
+    "text",
+    "evidence",
+)
 SECTORS = ("petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general")
 
 Link = Literal["rd", "production", "management", "marketing"]

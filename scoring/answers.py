@@ -78,6 +78,11 @@ def _err(q: str, code: str, zh: str, en: str) -> AnswerError:
     return AnswerError(q, code, zh, en)
 
 
+def _fail(q: str, code: str, zh: str, en: str) -> tuple[float, bool, AnswerError]:
+    """The encode result of a rejected answer."""
+    return math.nan, False, _err(q, code, zh, en)
+
+
 def _number(q: Question, value: Any, what_zh: str = "数值", what_en: str = "value"):
     """A finite float from a JSON number, or an error."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -120,28 +125,20 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
         return math.nan, False, None
     if isinstance(value, str) and value == NA and q.kind not in (TEXT, EVIDENCE):
         if not q.allow_na:
-            return (
-                math.nan,
-                False,
-                _err(
-                    q.id,
-                    "na_not_allowed",
-                    "本题不允许选择“不适用”",
-                    "this question does not allow N/A",
-                ),
+            return _fail(
+                q.id,
+                "na_not_allowed",
+                "本题不允许选择“不适用”",
+                "this question does not allow N/A",
             )
         return math.nan, True, None
     if q.kind == SINGLE:
         if not isinstance(value, str):
-            return (
-                math.nan,
-                False,
-                _err(
-                    q.id,
-                    "wrong_type",
-                    f"应为选项编号（字符串），收到：{_show(value)}",
-                    f"expected an option id (a string), got {_show(value)}",
-                ),
+            return _fail(
+                q.id,
+                "wrong_type",
+                f"应为选项编号（字符串），收到：{_show(value)}",
+                f"expected an option id (a string), got {_show(value)}",
             )
         if value not in q.options:
             return math.nan, False, _unknown_option(q, value)
@@ -159,40 +156,28 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
         return _encode_ratio(q, value)
     if q.kind == YESNO:
         if not isinstance(value, bool):
-            return (
-                math.nan,
-                False,
-                _err(
-                    q.id,
-                    "wrong_type",
-                    f"应为 true 或 false，收到：{_show(value)}",
-                    f"expected true or false, got {_show(value)}",
-                ),
+            return _fail(
+                q.id,
+                "wrong_type",
+                f"应为 true 或 false，收到：{_show(value)}",
+                f"expected true or false, got {_show(value)}",
             )
         return (1.0 if value else 0.0), False, None
     if q.kind in (TEXT, EVIDENCE):
         limit = q.max_length if q.kind == TEXT else EVIDENCE_MAX
         if not isinstance(value, str):
-            return (
-                math.nan,
-                False,
-                _err(
-                    q.id,
-                    "wrong_type",
-                    f"应为文本，收到：{_show(value)}",
-                    f"expected text, got {_show(value)}",
-                ),
+            return _fail(
+                q.id,
+                "wrong_type",
+                f"应为文本，收到：{_show(value)}",
+                f"expected text, got {_show(value)}",
             )
         if len(value) > limit:
-            return (
-                math.nan,
-                False,
-                _err(
-                    q.id,
-                    "too_long",
-                    f"文本过长：{len(value)} 字，最多 {limit} 字",
-                    f"text too long: {len(value)} characters, at most {limit}",
-                ),
+            return _fail(
+                q.id,
+                "too_long",
+                f"文本过长：{len(value)} 字，最多 {limit} 字",
+                f"text too long: {len(value)} characters, at most {limit}",
             )
         return (1.0 if value.strip() else math.nan), False, None
     raise AssertionError(f"unhandled question type {q.kind}")
@@ -210,15 +195,11 @@ def _unknown_option(q: Question, value: str) -> AnswerError:
 
 def _encode_multi(q: Question, value: Any) -> tuple[float, bool, AnswerError | None]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return (
-            math.nan,
-            False,
-            _err(
-                q.id,
-                "wrong_type",
-                f"应为选项编号列表，收到：{_show(value)}",
-                f"expected a list of option ids, got {_show(value)}",
-            ),
+        return _fail(
+            q.id,
+            "wrong_type",
+            f"应为选项编号列表，收到：{_show(value)}",
+            f"expected a list of option ids, got {_show(value)}",
         )
     if len(set(value)) != len(value):
         return (
@@ -231,30 +212,22 @@ def _encode_multi(q: Question, value: Any) -> tuple[float, bool, AnswerError | N
             return math.nan, False, _unknown_option(q, v)
     idx = [q.options.index(v) for v in value]
     if len(idx) > 1 and any(q.exclusive[i] for i in idx):
-        return (
-            math.nan,
-            False,
-            _err(
-                q.id,
-                "exclusive_option",
-                "“以上均无”类选项不能与其他选项同时选择",
-                "a 'none of these' option cannot be combined with others",
-            ),
+        return _fail(
+            q.id,
+            "exclusive_option",
+            "“以上均无”类选项不能与其他选项同时选择",
+            "a 'none of these' option cannot be combined with others",
         )
     return float(sum(1 << i for i in idx)), False, None
 
 
 def _encode_ratio(q: Question, value: Any) -> tuple[float, bool, AnswerError | None]:
     if not isinstance(value, Mapping) or set(value) != {"numerator", "denominator"}:
-        return (
-            math.nan,
-            False,
-            _err(
-                q.id,
-                "wrong_type",
-                '应为 {"numerator": 分子, "denominator": 分母}',
-                'expected {"numerator": x, "denominator": y}',
-            ),
+        return _fail(
+            q.id,
+            "wrong_type",
+            '应为 {"numerator": 分子, "denominator": 分母}',
+            'expected {"numerator": x, "denominator": y}',
         )
     num, err = _number(q, value["numerator"], "分子", "numerator")
     if err:
@@ -263,15 +236,11 @@ def _encode_ratio(q: Question, value: Any) -> tuple[float, bool, AnswerError | N
     if err:
         return math.nan, False, err
     if num < 0 or den < 0:
-        return (
-            math.nan,
-            False,
-            _err(
-                q.id,
-                "out_of_range",
-                "分子和分母不能为负数",
-                "numerator and denominator cannot be negative",
-            ),
+        return _fail(
+            q.id,
+            "out_of_range",
+            "分子和分母不能为负数",
+            "numerator and denominator cannot be negative",
         )
     if den == 0:
         return (

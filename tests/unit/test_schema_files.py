@@ -16,3 +16,22 @@ def test_generated_schema_is_up_to_date(kind):
     assert json.loads(path.read_text(encoding="utf-8")) == json_schemas()[kind], (
         "regenerate with: assess questionnaires schema --out questionnaires/schema"
     )
+
+
+def test_the_engine_knows_every_question_type_the_schema_allows():
+    from assess.schema import QUESTION_TYPES, Question
+    from scoring import spec
+
+    engine_kinds = (
+        spec.SINGLE,
+        spec.MULTI,
+        spec.PERCENT,
+        spec.NUMBER,
+        spec.RATIO,
+        spec.YESNO,
+        spec.TEXT,
+        spec.EVIDENCE,
+    )
+    assert set(QUESTION_TYPES) == set(engine_kinds)
+    union = Question.__origin__.__args__  # type: ignore[attr-defined]
+    assert {m.model_fields["type"].annotation.__args__[0] for m in union} == set(QUESTION_TYPES)
