@@ -13,15 +13,30 @@ x_i in [0, 1], applicable a_i (visible, scored, not N/A):
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from scoring.answers import AnswerArrays, encode_frame
-from scoring.spec import ASPECTS, LINKS, METRICS, NON_LINK_ASPECTS, Clause, Spec
+from scoring.spec import (
+    ASPECTS,
+    GROUPS,
+    LINKS,
+    METRICS,
+    MULTI,
+    NUMERIC_KINDS,
+    SINGLE,
+    YESNO,
+    Clause,
+    Question,
+    Spec,
+    SpecArrays,
+)
 
 #: Rows per chunk; keeps the (chunk × questions) temporaries inside the CPU caches.
 CHUNK = 2048
@@ -44,53 +59,82 @@ class Evaluation:
     aspects: np.ndarray  # (N, 5)
     it_links: np.ndarray  # (N, 4) bool
     missing: np.ndarray  # (N,) count of missing required answers
-    metrics: np.ndarray  # (N, len(METRICS))
+    min_link: np.ndarray  # (N,) lowest defined link score (NaN when none is defined)
+    it_count: np.ndarray  # (N,) links with a key system in use
     rule_held: np.ndarray  # (N, R) bool: each stage rule's verdict
     stage_rule: np.ndarray  # (N,) index of the first rule that held
     adoption_min_links: int
 
     @property
     def it_adopter(self) -> np.ndarray:
-        return self.it_links.sum(axis=1) >= self.adoption_min_links
+        return self.it_count >= self.adoption_min_links
+
+    @cached_property
+    def metrics(self) -> np.ndarray:
+        """(N, len(METRICS)): what the stage rules test, built only when someone asks."""
+        parts = [self.overall, self.links, self.aspects, self.min_link, self.it_count, self.missing]
+        return np.column_stack(parts)
 
 
 def normalise(spec: Spec, values: np.ndarray) -> np.ndarray:
-    """Each scored answer mapped to 0..1; unanswered and unscored columns give 0."""
+    """(N, I): each scored answer mapped to 0..1; unanswered, N/A and unscored cells give 0.
+
+    The batch kernel (``_chunk``) goes straight to the group sums without building this
+    matrix; the trace of a single ScoreCard reads it.
+    """
     a = spec.arrays
-    n = values.shape[0]
-    out = np.zeros((n, a.n))
-    if a.lookup_cols.size:
-        x = values[:, a.lookup_cols]
-        idx = np.fmax(x, -1.0, out=x).astype(np.intp)  # fmax maps NaN (unanswered) to -1
-        idx += a.lookup_offsets
-        out[:, a.lookup_cols] = a.lookup_flat[idx]
-    for col, table in zip(a.multi_cols, a.multi_tables, strict=True):
-        if table is not None:  # every subset's capped sum, indexed by the bit mask
-            out[:, col] = table[np.fmax(values[:, col], 0.0).astype(np.intp)]
-            continue
-        q = spec.questions[col]
-        mask = np.fmax(values[:, col], 0.0).astype(np.int64)
-        total = np.zeros(n)
-        for k, s in enumerate(q.option_scores):
-            if s:
-                total += ((mask >> k) & 1) * s
-        out[:, col] = np.minimum(total, 1.0)
-    for col in a.numeric_cols:
-        q = spec.questions[col]
-        x = values[:, col]
-        out[:, col] = np.nan_to_num(np.interp(x, q.curve_x, q.curve_y), nan=0.0)
+    out = np.zeros((values.shape[0], a.n))
+    lk = a.lookup
+    x = np.fmax(values[:, lk.cols] + lk.offsets, lk.slots)  # as in _Work.group_sums
+    out[:, lk.cols] = lk.table[x.astype(np.intp)]
+    for col in (*a.numeric.cols, *a.multi.cols):
+        out[:, col] = column_score(spec.questions[col], values[:, col])
     return out
+
+
+def column_score(q: Question, x: np.ndarray) -> np.ndarray:
+    """One scored question's answers (encoded, NaN for none) mapped to 0..1."""
+    given = ~np.isnan(x)
+    safe = np.where(given, x, 0.0)
+    if q.kind == SINGLE:
+        scores = np.array(q.option_scores, dtype=float)[safe.astype(np.intp)]
+    elif q.kind == YESNO:
+        scores = np.where(safe > 0, q.score_yes, q.score_no)
+    elif q.kind == MULTI:
+        mask = safe.astype(np.int64)
+        scores = np.zeros(len(x))
+        for k, s in enumerate(q.option_scores):
+            scores += ((mask >> k) & 1) * s
+        scores = np.minimum(scores, 1.0)
+    elif q.kind in NUMERIC_KINDS:
+        scores = np.interp(safe, q.curve_x, q.curve_y)
+    else:  # pragma: no cover - compile only scores the kinds above
+        raise ValueError(q.kind)
+    return np.where(given, scores, 0.0)
 
 
 def visibility(spec: Spec, values: np.ndarray, na: np.ndarray) -> np.ndarray:
     """(N, I) bool: whether each question is shown, from its show_if clauses."""
     visible = np.ones(values.shape, dtype=bool)
+    for col, shown in _shown(spec, values, na).items():
+        visible[:, col] = shown
+    return visible
+
+
+def _shown(spec: Spec, values: np.ndarray, na: np.ndarray) -> dict[int, np.ndarray]:
+    """Column → (N,) bool, for the questions that have show_if clauses (all must hold).
+
+    A clause on a question that is itself hidden does not hold, so hiding cascades.
+    """
+    out: dict[int, np.ndarray] = {}
     for col in spec.arrays.gated_cols:
         shown = np.ones(values.shape[0], dtype=bool)
         for clause in spec.questions[col].show_if:
-            shown &= _clause(clause, values, na) & visible[:, clause.column]
-        visible[:, col] = shown
-    return visible
+            shown &= _clause(clause, values, na)
+            if clause.column in out:
+                shown &= out[clause.column]
+        out[col] = shown
+    return out
 
 
 def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
@@ -110,90 +154,239 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
     return given & hit
 
 
-def evaluate(spec: Spec, answers: AnswerArrays, chunk: int = CHUNK) -> Evaluation:
-    """Score N encoded assessments; vectorised over rows, processed in cache-sized chunks."""
+class _Work:
+    """Scratch arrays for chunks of up to ``rows`` assessments, allocated once and reused.
+
+    Every step of the kernel writes into these (``out=``), so scoring a large batch does not
+    allocate, fault in and free a fresh set of temporaries for each chunk.
+    """
+
+    def __init__(self, a: SpecArrays, rows: int) -> None:
+        nl, nm = len(a.lookup.cols), len(a.multi.cols)
+        self.lookup_x = np.empty((rows, nl))
+        self.lookup_i = np.empty((rows, nl), dtype=np.intp)
+        self.lookup = np.empty((rows, nl))
+        self.segments = np.empty((rows, len(a.numeric.seg_cols)))
+        self.answered = np.empty((rows, len(a.numeric.cols)))
+        self.multi = np.empty((rows, nm))
+        self.mask = np.empty((rows, a.n), dtype=bool)
+        self.unanswered = np.empty((rows, a.n), dtype=bool)
+        self.mask_f = np.empty((rows, a.n))
+        self.group = np.empty((rows, len(GROUPS)))
+        self.group_tmp = np.empty((rows, len(GROUPS)))
+        self.keys = np.empty((rows, len(a.key_cols)))
+        self.key_links = np.empty((rows, len(LINKS)))
+
+    def group_sums(self, a: SpecArrays, values: np.ndarray, out: np.ndarray) -> None:
+        """(m, G) Σ weight · normalised answer per group, over every scored question.
+
+        Unanswered and N/A cells (NaN) add nothing; hidden questions are not taken out here.
+        """
+        m = values.shape[0]
+        tmp = self.group_tmp[:m]
+        lk, x, idx, scores = a.lookup, self.lookup_x[:m], self.lookup_i[:m], self.lookup[:m]
+        np.take(values, lk.cols, axis=1, out=x)
+        np.add(x, lk.offsets, out=x)  # option index → position in the flat table
+        np.fmax(x, lk.slots, out=x)  # fmax maps NaN (unanswered or N/A) to the 0 slot
+        np.copyto(idx, x, casting="unsafe")
+        np.take(lk.table, idx, out=scores)
+        _matmul(scores, lk.membership, out)
+        nb = a.numeric
+        if len(nb.cols):
+            seg = self.segments[:m]
+            np.take(values, nb.seg_cols, axis=1, out=seg)
+            np.subtract(seg, nb.seg_knots, out=seg)
+            np.fmax(seg, 0.0, out=seg)  # fmax also maps NaN to 0: no segment for no answer
+            np.fmin(seg, nb.seg_widths, out=seg)
+            out += _matmul(seg, nb.seg_membership, tmp)
+            answered = self.answered[:m]
+            np.take(values, nb.cols, axis=1, out=answered)
+            np.copyto(answered, ~np.isnan(answered))
+            out += _matmul(answered, nb.y0_membership, tmp)
+        if len(a.multi.cols):
+            mul = self.multi[:m]
+            for j, col in enumerate(a.multi.cols):
+                mask = np.fmax(values[:, col], 0.0).astype(np.int64)  # NaN → the empty subset
+                table = a.multi.tables[j]
+                if table is not None:
+                    mul[:, j] = table[mask]
+                    continue
+                total = np.zeros(m)
+                for k, s in enumerate(a.multi.option_scores[j]):
+                    if s:
+                        total += ((mask >> k) & 1) * s
+                mul[:, j] = np.minimum(total, 1.0)
+            out += _matmul(mul, a.multi.membership, tmp)
+
+
+#: Inner dimension of the matrix products, at most; see ``_matmul``.
+_MATMUL_K = 48
+
+
+def _matmul(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``x @ w`` into ``out``, in slices of at most _MATMUL_K columns of x.
+
+    With a chunk's thin matrices (2048 × K by K × 8) the BLAS takes a path for K ≤ ~55 that is
+    about three times quicker per column than for larger K; slicing keeps every product on it.
+    """
+    k = x.shape[1]
+    if k <= _MATMUL_K:
+        return np.matmul(x, w, out=out)
+    np.matmul(x[:, :_MATMUL_K], w[:_MATMUL_K], out=out)
+    for start in range(_MATMUL_K, k, _MATMUL_K):
+        out += x[:, start : start + _MATMUL_K] @ w[start : start + _MATMUL_K]
+    return out
+
+
+def evaluate(
+    spec: Spec, answers: AnswerArrays, chunk: int = CHUNK, workers: int | None = None
+) -> Evaluation:
+    """Score N encoded assessments; vectorised over rows, processed in cache-sized chunks.
+
+    Chunks are independent, so a large batch is split between ``workers`` threads (default:
+    the CPUs this process may use, at most 4); numpy releases the GIL inside each step.
+    """
+    a = spec.arrays
+    values, na = answers.values, answers.na
     n = answers.n
-    parts: list[Evaluation] = []
-    # The per-chunk matrix products are small; a multi-threaded BLAS spends more time waking
-    # its threads than multiplying, so a batch of several chunks runs them on one thread.
-    limit = threadpool_limits(1, user_api="blas") if n > chunk else nullcontext()
-    with limit:
-        for start in range(0, max(n, 1), chunk):
+    group_sum = np.empty((len(GROUPS), n))  # one row per group: see _combine
+    group_den = np.empty((len(GROUPS), n))
+    missing = np.empty(n)
+    it_links = np.empty((n, len(LINKS)), dtype=bool)
+    it_count = np.empty(n)
+    starts = list(range(0, n, chunk))
+
+    def run(part: list[int]) -> None:
+        work = _Work(a, min(chunk, n))
+        for start in part:
             rows = slice(start, min(start + chunk, n))
-            parts.append(_evaluate_chunk(spec, answers.values[rows], answers.na[rows]))
-    if len(parts) == 1:
-        return parts[0]
-    return Evaluation(
-        overall=np.concatenate([p.overall for p in parts]),
-        links=np.concatenate([p.links for p in parts]),
-        aspects=np.concatenate([p.aspects for p in parts]),
-        it_links=np.concatenate([p.it_links for p in parts]),
-        missing=np.concatenate([p.missing for p in parts]),
-        metrics=np.concatenate([p.metrics for p in parts]),
-        rule_held=np.concatenate([p.rule_held for p in parts]),
-        stage_rule=np.concatenate([p.stage_rule for p in parts]),
-        adoption_min_links=spec.adoption_min_links,
-    )
+            _chunk(
+                spec,
+                work,
+                values[rows],
+                na[rows],
+                group_sum[:, rows],
+                group_den[:, rows],
+                missing[rows],
+                it_links[rows],
+                it_count[rows],
+            )
+
+    if workers is None:
+        workers = min(len(os.sched_getaffinity(0)), 4) if hasattr(os, "sched_getaffinity") else 1
+    workers = max(1, min(workers, len(starts) // 4))
+    if len(starts) <= 1:
+        run(starts)
+    else:
+        # The per-chunk matrix products are small; a multi-threaded BLAS spends more time
+        # waking its threads than multiplying, so each worker runs them on its own thread.
+        with threadpool_limits(1, user_api="blas"):
+            if workers == 1:
+                run(starts)
+            else:
+                size = -(-len(starts) // workers)
+                parts = [starts[k : k + size] for k in range(0, len(starts), size)]
+                with ThreadPoolExecutor(workers) as pool:
+                    for f in [pool.submit(run, p) for p in parts]:
+                        f.result()
+    return _combine(spec, group_sum, group_den, missing, it_links, it_count)
 
 
-def _evaluate_chunk(spec: Spec, values: np.ndarray, na: np.ndarray) -> Evaluation:
+def _chunk(spec, work, values, na, group_sum, group_den, missing, it_links, it_count) -> None:
+    """Group sums, applicable weights, missing count and IT links of one chunk, in place.
+
+    ``group_sum`` and ``group_den`` are (G, m) column slices of the batch's (G, N) arrays.
+    """
     a = spec.arrays
-    norm = normalise(spec, values)
-    unanswered = np.isnan(values) & ~na
+    m = values.shape[0]
+    total, tmp = work.group[:m], work.group_tmp[:m]
+    work.group_sums(a, values, total)
+    unanswered, mask, mask_f = work.unanswered[:m], work.mask[:m], work.mask_f[:m]
+    np.isnan(values, out=unanswered)
+    if np.greater(na, unanswered, out=mask).any():
+        raise ValueError("an answer marked N/A must hold NaN in values")
+    np.logical_not(na, out=mask)  # applicable: not N/A ...
     if a.gated_cols:
-        visible = visibility(spec, values, na)
-        applicable = visible & ~na & a.scored
-        missing = (a.required & visible & unanswered).sum(axis=1)
+        shown = _shown(spec, values, na)
+        for col, s in shown.items():
+            mask[:, col] &= s  # ... and shown
+        for col in a.gated_scored:  # a hidden question's answer scores nothing
+            hidden = column_score(spec.questions[col], values[:, col]) * ~shown[col]
+            total -= hidden[:, None] * a.membership[col]
+    group_sum[...] = total.T
+    np.copyto(mask_f, mask)
+    group_den[...] = _matmul(mask_f, a.membership, tmp).T
+    np.logical_and(unanswered, mask, out=unanswered)  # unanswered, shown and not N/A
+    np.copyto(mask_f, unanswered)
+    np.matmul(mask_f, a.required_f, out=missing)
+    if len(a.key_cols):
+        keys = work.keys[:m]
+        np.take(values, a.key_cols, axis=1, out=keys)
+        np.copyto(keys, keys >= a.key_thresholds)  # NaN compares False
+        np.greater(np.matmul(keys, a.key_links, out=work.key_links[:m]), 0.0, out=it_links)
+        np.sum(it_links, axis=1, out=it_count)
     else:
-        applicable = ~na & a.scored
-        missing = (a.required & unanswered).sum(axis=1)
-    applicable_f = applicable.astype(float)
-    group_num = (norm * applicable_f) @ a.membership
-    group_den = applicable_f @ a.membership
-    if a.key_cols.size:
-        used = values[:, a.key_cols] >= a.key_thresholds  # NaN compares False
-        it_links = (used.astype(np.int8) @ a.key_links.astype(np.int8)) > 0
-    else:
-        it_links = np.zeros((len(values), len(LINKS)), dtype=bool)
-    return _combine(spec, group_num, group_den, missing.astype(float), it_links)
+        it_links[:] = False
+        it_count[:] = 0.0
 
 
-def _weighted(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted mean over columns, re-normalising over the columns that are defined."""
-    defined = ~np.isnan(scores)
-    w = np.where(defined, weights, 0.0)
-    total = w.sum(axis=1)
-    num = np.where(defined, scores, 0.0) @ weights
-    return np.divide(num, total, out=np.full(len(total), np.nan), where=total > 0)
+def _weighted_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean of the rows of a (K, N) array, over the rows that are defined (not NaN).
 
-
-def _combine(spec, group_num, group_den, missing, it_links) -> Evaluation:
-    a = spec.arrays
+    NaN where no row is defined. Works row by row: each step reads one contiguous row of N.
+    """
+    num = np.zeros(rows.shape[1])
+    total = np.zeros(rows.shape[1])
+    for row, w in zip(rows, weights.tolist(), strict=True):
+        defined = ~np.isnan(row)
+        total += defined * w
+        num += np.where(defined, row, 0.0) * w
     with np.errstate(invalid="ignore", divide="ignore"):
-        groups = np.where(group_den > 0, 100.0 * group_num / group_den, np.nan)
-    links = groups[:, : len(LINKS)]
-    single_app = _weighted(links, a.link_weights)
-    by_aspect = {k: groups[:, len(LINKS) + i] for i, k in enumerate(NON_LINK_ASPECTS)}
-    by_aspect["single_app"] = single_app
-    aspects = np.column_stack([by_aspect[k] for k in ASPECTS])
-    overall = np.nan_to_num(_weighted(aspects, a.aspect_weights), nan=0.0)
-    min_link = np.fmin.reduce(links, axis=1)  # fmin skips NaN; all-NaN stays NaN
-    # Metrics and rule verdicts are built column-major: each condition reads one contiguous row.
-    metrics_t = np.stack([overall, *links.T, *aspects.T, min_link, it_links.sum(axis=1), missing])
-    held_t = np.ones((len(spec.stage_rules), len(overall)), dtype=bool)
+        return np.divide(num, total, out=np.full(len(total), np.nan), where=total > 0)
+
+
+def _combine(spec, group_num, group_den, missing, it_links, it_count) -> Evaluation:
+    """Scores, metrics and stage verdicts from the group sums of N assessments.
+
+    ``group_num`` and ``group_den`` are (G, N): one contiguous row per group, so every step
+    below is an operation on whole rows of N rather than a reduction across short rows.
+    """
+    a = spec.arrays
+    n = group_num.shape[1]
+    nl = len(LINKS)
+    # One (4 + 5, N) array: the link rows, then the aspect rows, so that ``links`` and
+    # ``aspects`` are views of it; each group's score is divided straight into its row.
+    scores = np.empty((nl + len(ASPECTS), n))
+    row_of = {g: (i if i < nl else nl + ASPECTS.index(g)) for i, g in enumerate(GROUPS)}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g, row in enumerate(row_of.values()):
+            out = scores[row]
+            np.divide(group_num[g], group_den[g], out=out)
+            out[group_den[g] <= 0] = np.nan  # a group with no applicable question has no score
+            out *= 100.0
+    links_t, aspects_t = scores[:nl], scores[nl:]
+    aspects_t[ASPECTS.index("single_app")] = _weighted_rows(links_t, a.link_weights)
+    overall = np.nan_to_num(_weighted_rows(aspects_t, a.aspect_weights), nan=0.0)
+    min_link = links_t[0].copy()
+    for row in links_t[1:]:
+        np.fmin(min_link, row, out=min_link)  # fmin skips NaN; all-NaN stays NaN
+    rows = [overall, *links_t, *aspects_t, min_link, it_count, missing]  # in METRICS order
+    held_t = np.ones((len(spec.stage_rules), n), dtype=bool)
     for r, rule in enumerate(spec.stage_rules):
         for c in rule.conditions:
-            held_t[r] &= _OPS[c.op](metrics_t[METRICS.index(c.metric)], c.value)  # NaN fails
-    metrics, held = metrics_t.T, held_t.T
-    first = np.argmax(held, axis=1)
+            held_t[r] &= _OPS[c.op](rows[METRICS.index(c.metric)], c.value)  # NaN fails
+    first = np.zeros(n, dtype=np.intp)  # the first rule that held (0 when none did)
+    for r in range(len(spec.stage_rules) - 1, -1, -1):
+        first[held_t[r]] = r
     return Evaluation(
         overall=overall,
-        links=links,
-        aspects=aspects,
+        links=links_t.T,
+        aspects=aspects_t.T,
         it_links=it_links,
         missing=missing,
-        metrics=metrics,
-        rule_held=held,
+        min_link=min_link,
+        it_count=it_count,
+        rule_held=held_t.T,
         stage_rule=first,
         adoption_min_links=spec.adoption_min_links,
     )

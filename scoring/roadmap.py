@@ -175,7 +175,7 @@ def build(
             best[c.column] = item
     ranked = sorted(
         (i for i in best.values() if i.gain > EPS or i.lifts_stage),
-        key=lambda i: (-i.gain, i.question),
+        key=lambda i: (-round(i.gain, 9), i.question),  # equal gains: by question id
     )
     return ranked[:top], _next_stage(spec, base, cands, ev)
 

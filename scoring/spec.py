@@ -148,6 +148,59 @@ class Spec:
 
 
 @dataclass(frozen=True)
+class Block:
+    """Scored questions of one answer kind, normalised together.
+
+    ``membership`` holds the block's rows of the (I, G) weight matrix, so a block's normalised
+    answers times ``membership`` are its contribution to the group sums.
+    """
+
+    cols: np.ndarray  # (B,) columns, in questionnaire order
+    membership: np.ndarray  # (B, G)
+
+
+@dataclass(frozen=True)
+class LookupBlock(Block):
+    """Single choice and yes/no: the score is read from one flat table.
+
+    Column b's scores start at ``offsets[b]``; the slot just before them holds 0 and is where an
+    unanswered cell (NaN, clipped up to ``offsets[b] - 1``) lands.
+    """
+
+    offsets: np.ndarray  # (B,) float
+    slots: np.ndarray  # (B,) float, offsets - 1
+    table: np.ndarray
+
+
+@dataclass(frozen=True)
+class NumericBlock(Block):
+    """Percentages, numbers and ratios: piecewise-linear curves, as sums of clipped segments.
+
+    A curve through (x_0, y_0) … (x_K, y_K) equals y_0 + Σ_s slope_s · clip(x − x_s, 0, w_s),
+    with w_s = x_{s+1} − x_s. All segments of all columns are laid side by side, and their
+    slopes times the column weights form ``seg_membership``, so one clip and one matrix
+    product give the block's group sums. ``y0_membership`` adds y_0 for answered cells.
+    """
+
+    seg_cols: np.ndarray  # (S,) the column each segment reads
+    seg_knots: np.ndarray  # (S,) x_s
+    seg_widths: np.ndarray  # (S,) w_s
+    seg_membership: np.ndarray  # (S, G) slope_s · weight of the column in its group
+    y0_membership: np.ndarray  # (B, G) y_0 · weight of the column in its group
+
+
+@dataclass(frozen=True)
+class MultiBlock(Block):
+    """Multiple choice: the capped score of every subset of options, indexed by the bit mask.
+
+    A question with too many options for a table (``None``) sums its option scores bit by bit.
+    """
+
+    tables: tuple[np.ndarray | None, ...]
+    option_scores: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
 class SpecArrays:
     """Column groups and weight matrices derived from a spec."""
 
@@ -155,19 +208,22 @@ class SpecArrays:
     weight: np.ndarray  # (I,) 0 for unscored
     scored: np.ndarray  # (I,) bool
     required: np.ndarray  # (I,) bool
+    required_f: np.ndarray  # (I,) 1.0 where required
     membership: np.ndarray  # (I, G) weight of each column in each group
-    lookup_cols: np.ndarray
-    lookup_offsets: np.ndarray
-    lookup_flat: np.ndarray
-    multi_cols: tuple[int, ...]
-    multi_tables: tuple[np.ndarray | None, ...]
-    numeric_cols: tuple[int, ...]
+    lookup: LookupBlock
+    numeric: NumericBlock
+    multi: MultiBlock
     gated_cols: tuple[int, ...]
+    gated_scored: tuple[int, ...]  # scored questions with show_if
     key_cols: np.ndarray
     key_thresholds: np.ndarray
-    key_links: np.ndarray  # (K, 4) bool
+    key_links: np.ndarray  # (K, 4) float, 1 where key system k belongs to link l
     link_weights: np.ndarray
     aspect_weights: np.ndarray
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return (self.lookup, self.numeric, self.multi)
 
     @classmethod
     def build(cls, spec: Spec) -> SpecArrays:
@@ -175,38 +231,68 @@ class SpecArrays:
         n = len(qs)
         weight = np.array([q.weight if q.scored else 0.0 for q in qs])
         scored = np.array([q.scored for q in qs], dtype=bool)
+        required = np.array([q.required for q in qs], dtype=bool)
         membership = np.zeros((n, len(GROUPS)))
         for i, q in enumerate(qs):
             if q.scored and q.group is not None:
                 membership[i, GROUPS.index(q.group)] = q.weight
-        # Single choice and yes/no share one lookup table. Each column's block starts with a 0
-        # for "unanswered": its encoded NaN is clipped to -1 and lands on that slot.
-        lookup = [i for i, q in enumerate(qs) if q.kind in (SINGLE, YESNO) and q.scored]
+
+        def cols(kinds: tuple[str, ...]) -> np.ndarray:
+            return np.array([i for i, q in enumerate(qs) if q.scored and q.kind in kinds], np.intp)
+
+        lookup_cols = cols((SINGLE, YESNO))
         offsets: list[int] = []
         flat: list[float] = []
-        for i in lookup:
+        for i in lookup_cols:
             q = qs[i]
             flat.append(0.0)
             offsets.append(len(flat))
             flat.extend(q.option_scores if q.kind == SINGLE else (q.score_no, q.score_yes))
-        multi = [i for i, q in enumerate(qs) if q.kind == MULTI and q.scored]
+        off = np.array(offsets, dtype=float)
+        lookup = LookupBlock(lookup_cols, membership[lookup_cols], off, off - 1.0, np.array(flat))
+        numeric_cols = cols(NUMERIC_KINDS)
+        seg_cols, knots, widths, seg_rows = [], [], [], []
+        for i in numeric_cols:
+            cx, cy = qs[i].curve_x, qs[i].curve_y
+            for s in range(len(cx) - 1):
+                seg_cols.append(i)
+                knots.append(cx[s])
+                widths.append(cx[s + 1] - cx[s])
+                seg_rows.append(membership[i] * ((cy[s + 1] - cy[s]) / (cx[s + 1] - cx[s])))
+        numeric = NumericBlock(
+            numeric_cols,
+            membership[numeric_cols],
+            seg_cols=np.array(seg_cols, dtype=np.intp),
+            seg_knots=np.array(knots, dtype=float),
+            seg_widths=np.array(widths, dtype=float),
+            seg_membership=np.array(seg_rows).reshape(len(seg_rows), len(GROUPS)),
+            y0_membership=np.array(
+                [membership[i] * qs[i].curve_y[0] for i in numeric_cols]
+            ).reshape(len(numeric_cols), len(GROUPS)),
+        )
+        multi_cols = cols((MULTI,))
+        multi = MultiBlock(
+            multi_cols,
+            membership[multi_cols],
+            tuple(_subset_sums(qs[i]) for i in multi_cols),
+            tuple(qs[i].option_scores for i in multi_cols),
+        )
         keys = [i for i, q in enumerate(qs) if q.key_in_use is not None]
-        key_links = np.zeros((len(keys), len(LINKS)), dtype=bool)
+        key_links = np.zeros((len(keys), len(LINKS)))
         for k, i in enumerate(keys):
-            key_links[k, LINKS.index(qs[i].group or "")] = True
+            key_links[k, LINKS.index(qs[i].group or "")] = 1.0
         return cls(
             n=n,
             weight=weight,
             scored=scored,
-            required=np.array([q.required for q in qs], dtype=bool),
+            required=required,
+            required_f=required.astype(float),
             membership=membership,
-            lookup_cols=np.array(lookup, dtype=np.intp),
-            lookup_offsets=np.array(offsets, dtype=np.intp),
-            lookup_flat=np.array(flat, dtype=float),
-            multi_cols=tuple(multi),
-            multi_tables=tuple(_subset_sums(qs[i]) for i in multi),
-            numeric_cols=tuple(i for i, q in enumerate(qs) if q.kind in NUMERIC_KINDS and q.scored),
+            lookup=lookup,
+            numeric=numeric,
+            multi=multi,
             gated_cols=tuple(i for i, q in enumerate(qs) if q.show_if),
+            gated_scored=tuple(i for i, q in enumerate(qs) if q.show_if and q.scored),
             key_cols=np.array(keys, dtype=np.intp),
             key_thresholds=np.array([qs[i].key_in_use for i in keys], dtype=float),
             key_links=key_links,

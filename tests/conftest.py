@@ -105,3 +105,34 @@ def answer_sets(draw: st.DrawFn, spec: Spec) -> dict[str, Any]:
         if v is not None:
             out[q.id] = v
     return out
+
+
+def random_arrays(spec: Spec, n: int, seed: int) -> Any:
+    """N random valid encoded assessments, built column by column (blanks, N/A and all)."""
+    import numpy as np
+
+    from scoring import AnswerArrays
+
+    rng = np.random.default_rng(seed)
+    values = np.full((n, len(spec.questions)), np.nan)
+    na = np.zeros(values.shape, dtype=bool)
+    for col, q in enumerate(spec.questions):
+        if q.kind == "single_choice":
+            x = rng.integers(0, len(q.options), n).astype(float)
+        elif q.kind == "multiple_choice":
+            plain = np.array([0 if ex else 1 << k for k, ex in enumerate(q.exclusive)], float)
+            x = (rng.random((n, len(q.options))) < 0.5) @ plain
+        elif q.kind == "yes_no":
+            x = rng.integers(0, 2, n).astype(float)
+        elif q.kind in ("percentage", "number", "ratio"):
+            lo = q.lower if q.lower is not None else 0.0
+            hi = q.upper if q.upper is not None else 100.0
+            x = rng.uniform(lo, hi, n)
+        else:
+            x = np.where(rng.random(n) < 0.5, 1.0, np.nan)
+        x[rng.random(n) < 0.05] = np.nan
+        if q.allow_na:
+            mark = rng.random(n) < 0.1
+            x[mark], na[mark, col] = np.nan, True
+        values[:, col] = x
+    return AnswerArrays(values, na)

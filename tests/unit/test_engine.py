@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import AnswerErrors, score, score_batch, what_if
-from tests.conftest import SECTORS, extreme_answers
+from scoring import ASPECTS, AnswerArrays, AnswerErrors, evaluate, score, score_batch, what_if
+from tests.conftest import SECTORS, extreme_answers, random_arrays
 
 
 @pytest.mark.parametrize("sector", SECTORS)
@@ -207,3 +207,56 @@ def test_scorecard_serialises_to_plain_json(specs):
     data = card.model_dump(mode="json")
     assert set(data["links"]) == {"rd", "production", "management", "marketing"}
     assert not any(isinstance(v, float) and math.isnan(v) for v in data["links"].values())
+
+
+@pytest.mark.parametrize("sector", SECTORS)
+def test_chunk_size_and_threads_never_change_a_result(specs, sector):
+    spec = specs[sector]
+    arrays = random_arrays(spec, 3000, seed=7)
+    whole = evaluate(spec, arrays, chunk=len(arrays.values), workers=1)
+    for chunk, workers in ((256, 1), (256, 2), (100, 3)):
+        ev = evaluate(spec, arrays, chunk=chunk, workers=workers)
+        np.testing.assert_allclose(ev.overall, whole.overall, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ev.links, whole.links, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ev.aspects, whole.aspects, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(ev.stage_rule, whole.stage_rule)
+        np.testing.assert_array_equal(ev.it_links, whole.it_links)
+        np.testing.assert_array_equal(ev.missing, whole.missing)
+    # And the batch agrees with scoring each row on its own.
+    for r in (0, 1234, 2999):
+        one = evaluate(spec, AnswerArrays(arrays.values[r : r + 1], arrays.na[r : r + 1]))
+        assert math.isclose(one.overall[0], whole.overall[r], abs_tol=1e-9)
+        assert one.stage_rule[0] == whole.stage_rule[r]
+
+
+def test_an_na_cell_that_holds_a_value_is_refused(specs):
+    spec = specs["general"]
+    arrays = random_arrays(spec, 10, seed=1)
+    col = next(i for i, q in enumerate(spec.questions) if q.allow_na)
+    arrays.na[3, col], arrays.values[3, col] = True, 0.0
+    with pytest.raises(ValueError, match="N/A"):
+        evaluate(spec, arrays)
+
+
+def test_normalised_scores_agree_with_the_group_sums(specs):
+    from scoring.engine import normalise, visibility
+
+    for sector in SECTORS:
+        spec = specs[sector]
+        arrays = random_arrays(spec, 500, seed=3)
+        ev = evaluate(spec, arrays)
+        norm = normalise(spec, arrays.values)
+        assert ((norm >= 0) & (norm <= 1)).all()
+        # A group score is the weighted mean of normalised answers over the questions that
+        # are shown, scored and not N/A (the definition, computed the slow way).
+        a = spec.arrays
+        shown = visibility(spec, arrays.values, arrays.na)
+        assert not shown.all()  # the random answers do hide some questions
+        applicable = shown & ~arrays.na & a.scored
+        num = (norm * applicable) @ a.membership
+        den = applicable.astype(float) @ a.membership
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expect = np.where(den > 0, 100 * num / den, np.nan)
+        np.testing.assert_allclose(ev.links, expect[:, :4], rtol=0, atol=1e-9)
+        aspects = [i for i, k in enumerate(ASPECTS) if k != "single_app"]
+        np.testing.assert_allclose(ev.aspects[:, aspects], expect[:, 4:], rtol=0, atol=1e-9)
