@@ -40,6 +40,12 @@ questionnaires_app = typer.Typer(
     help="Check, show and publish questionnaires.", no_args_is_help=True
 )
 app.add_typer(questionnaires_app, name="questionnaires")
+db_app = typer.Typer(help="Database: apply migrations, show the revision.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="Database URL (default: ASSESS_DATABASE_URL, else data/assess.db)."),
+]
 
 RootOpt = Annotated[
     Path | None,
@@ -309,6 +315,38 @@ def score_cmd(
         typer.echo(card.model_dump_json())
     else:
         typer.echo(_format_card(card, lang))
+
+
+def _url(url: str | None) -> str:
+    from assess.settings import Settings
+
+    try:
+        return url or Settings().url
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(url: UrlOpt = None) -> None:
+    """Apply every migration not yet applied (safe to run again)."""
+    from assess import db
+
+    target = _url(url)
+    db.upgrade(target)
+    engine = db.make_engine(target)
+    typer.echo(f"database at revision {db.current_revision(engine)}: {engine.url!r}")
+    engine.dispose()
+
+
+@db_app.command("current")
+def db_current(url: UrlOpt = None) -> None:
+    """Print the migration the database is at ("none" for an empty database)."""
+    from assess import db
+
+    engine = db.make_engine(_url(url))
+    typer.echo(db.current_revision(engine) or "none")
+    engine.dispose()
 
 
 def main() -> None:

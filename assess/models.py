@@ -1,0 +1,243 @@
+"""The stored records: region, enterprises, people and their scope, assessments and answers.
+
+Every table is plain SQLModel over SQLAlchemy Core types that mean the same on SQLite and
+PostgreSQL. Schema changes go through Alembic migrations in ``assess/migrations``; a test checks
+that these models and the migrations agree.
+
+Scope, in one place:
+
+* an ``enterprise`` user belongs to one enterprise;
+* a ``certifier`` belongs to one certification body;
+* a ``cluster_manager`` is given one or more clusters (``UserCluster``);
+* an ``admin`` has no scope limit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Constraint names that are the same on every database, so migrations can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _time(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class Role(StrEnum):
+    enterprise = "enterprise"
+    certifier = "certifier"
+    cluster_manager = "cluster_manager"
+    admin = "admin"
+
+
+class Status(StrEnum):
+    """Where an assessment is in its life. The review states arrive with certification."""
+
+    draft = "draft"
+    submitted = "submitted"
+
+
+class StaffBand(StrEnum):
+    """Staff size bands, after the statistical size classes for industrial enterprises."""
+
+    micro = "lt20"  # fewer than 20
+    small = "20_299"
+    medium = "300_999"
+    large = "ge1000"
+
+
+class Region(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=40)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    content_hash: str = Field(max_length=64)  # of the profile file it was loaded from
+
+
+class Cluster(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("region_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: str = Field(foreign_key="region.id", max_length=40)
+    code: str = Field(max_length=40)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    default_sector: str = Field(max_length=40)
+
+
+class Park(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("region_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: str = Field(foreign_key="region.id", max_length=40)
+    code: str = Field(max_length=40)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+
+
+class CertificationBody(SQLModel, table=True):
+    __tablename__ = "certification_body"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    created_at: datetime = _time()
+
+
+class Enterprise(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    uscc: str = Field(max_length=18, unique=True)  # 统一社会信用代码, checked on the way in
+    sector: str = Field(max_length=40)  # the questionnaire id
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    park_id: int | None = Field(default=None, foreign_key="park.id")
+    staff_band: str = Field(max_length=10)
+    contact_name: str = Field(default="", max_length=100)
+    contact_phone: str = Field(default="", max_length=40)
+    contact_email: str = Field(default="", max_length=200)
+    version: int = Field(default=1)  # raised on every edit, for optimistic concurrency
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"  # "user" is reserved on PostgreSQL
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'enterprise') = (enterprise_id IS NOT NULL)", name="enterprise_scope"
+        ),
+        sa.CheckConstraint("(role = 'certifier') = (cert_body_id IS NOT NULL)", name="body_scope"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    cert_body_id: int | None = Field(default=None, foreign_key="certification_body.id")
+    locale: str = Field(default="zh_CN", max_length=10)
+    is_active: bool = Field(default=True)
+    created_at: datetime = _time()
+    password_changed_at: datetime = _time()
+
+
+class UserCluster(SQLModel, table=True):
+    """The clusters a cluster manager may see."""
+
+    __tablename__ = "user_cluster"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """Recent failed sign-ins per account and per address, for throttling.
+
+    Kept in the database so that several workers agree on who is locked out.
+    """
+
+    __tablename__ = "sign_in_failure"
+
+    key: str = Field(primary_key=True, max_length=200)  # "user:<name>" or "addr:<ip>"
+    failures: int = Field(default=0)
+    first_at: datetime = _time()
+    locked_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Assessment(SQLModel, table=True):
+    """One enterprise's assessment for one year, pinned to one questionnaire version."""
+
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    year: int
+    questionnaire: str = Field(max_length=40)
+    questionnaire_version: int
+    content_hash: str = Field(max_length=64)
+    status: str = Field(default=Status.draft, max_length=20, index=True)
+    version: int = Field(default=1)  # raised on every status change
+    pledged_by: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    submitted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Answer(SQLModel, table=True):
+    """One answer as the enterprise gave it (the raw JSON value), with its comment.
+
+    ``version`` starts at 1 and rises on every change; a save names the version it was based
+    on, and a stale one is refused rather than overwriting another tab's change.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "question"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    question: str = Field(max_length=120)
+    value: Any = Field(default=None, sa_type=sa.JSON)
+    comment: str = Field(default="", max_length=2000)
+    version: int = Field(default=1)
+    updated_by: int | None = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = _time()
+
+
+class ScoreRecord(SQLModel, table=True):
+    """The ScoreCard of an assessment, with its headline figures as columns for comparison.
+
+    ``kind`` is "self" for the enterprise's own answers; certified scores get their own kind.
+    """
+
+    __tablename__ = "score_record"
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    kind: str = Field(default="self", max_length=20)
+    content_hash: str = Field(max_length=64)
+    overall: float
+    link_rd: float | None = None
+    link_production: float | None = None
+    link_management: float | None = None
+    link_marketing: float | None = None
+    aspect_infrastructure: float | None = None
+    aspect_single_app: float | None = None
+    aspect_integration: float | None = None
+    aspect_collaboration: float | None = None
+    aspect_competitiveness: float | None = None
+    stage: str = Field(max_length=20)
+    it_adopter: bool
+    it_links: int
+    missing_required: int
+    card: Any = Field(sa_type=sa.JSON)  # the whole ScoreCard, as JSON
+    computed_at: datetime = _time()
+
+
+class StatusChange(SQLModel, table=True):
+    """Append-only history of an assessment's status."""
+
+    __tablename__ = "status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    by_user: int | None = Field(default=None, foreign_key="app_user.id")
+    note: str = Field(default="", max_length=500)
+    at: datetime = _time()

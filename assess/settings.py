@@ -1,0 +1,41 @@
+"""Settings from the environment (``ASSESS_*``), in one place for the CLI and the web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The key a fresh checkout signs sessions with. Fine on a laptop; refused in production.
+DEFAULT_SECRET = "local-development-only-change-me"
+
+
+class Settings(BaseSettings):
+    """How this installation runs. Every field can be set as ``ASSESS_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSESS_", extra="ignore")
+
+    environment: Literal["local", "production"] = "local"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: a SQLite file in data_dir
+    secret_key: str = DEFAULT_SECRET
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "生产环境必须设置 ASSESS_SECRET_KEY（至少 32 个字符）/ "
+                "production needs ASSESS_SECRET_KEY set to a secret of at least 32 characters"
+            )
+        return self
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of the database."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assess.db').resolve()}"

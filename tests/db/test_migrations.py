@@ -1,0 +1,43 @@
+"""The migrations, on SQLite and PostgreSQL: one head, upgrade from empty, models match DDL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+
+from assess import db
+
+__all__ = [
+    "test_model_definitions_match_ddl",
+    "test_single_head_revision",
+    "test_up_down_consistency",
+    "test_upgrade",
+]
+
+
+def test_upgrade_twice_is_harmless_and_reports_the_head(empty_db_url):
+    db.upgrade(empty_db_url)
+    db.upgrade(empty_db_url)
+    engine = db.make_engine(empty_db_url)
+    try:
+        assert db.current_revision(engine) == "0001"
+        names = set(sa.inspect(engine).get_table_names())
+        assert {"enterprise", "app_user", "assessment", "answer", "score_record"} <= names
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
