@@ -67,7 +67,7 @@ class Region(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     name_zh: str = Field(max_length=100)
     name_en: str = Field(max_length=100)
-    content_hash: str = Field(max_length=64)  # of the profile file it was loaded from
+    content_hash: str = Field(max_length=80)  # of the profile file it was loaded from
 
 
 class Cluster(SQLModel, table=True):
@@ -170,7 +170,7 @@ class Assessment(SQLModel, table=True):
     year: int
     questionnaire: str = Field(max_length=40)
     questionnaire_version: int
-    content_hash: str = Field(max_length=64)
+    content_hash: str = Field(max_length=80)
     status: str = Field(default=Status.draft, max_length=20, index=True)
     version: int = Field(default=1)  # raised on every status change
     pledged_by: int | None = Field(default=None, foreign_key="app_user.id")
@@ -210,7 +210,7 @@ class ScoreRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     kind: str = Field(default="self", max_length=20)
-    content_hash: str = Field(max_length=64)
+    content_hash: str = Field(max_length=80)
     overall: float
     link_rd: float | None = None
     link_production: float | None = None

@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("name_zh", sa.String(length=100), nullable=False),
         sa.Column("name_en", sa.String(length=100), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_region")),
     )
     op.create_table(
@@ -136,7 +136,7 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("questionnaire", sa.String(length=40), nullable=False),
         sa.Column("questionnaire_version", sa.Integer(), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("pledged_by", sa.Integer(), nullable=True),
@@ -203,7 +203,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("assessment_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("content_hash", sa.String(length=80), nullable=False),
         sa.Column("overall", sa.Float(), nullable=False),
         sa.Column("link_rd", sa.Float(), nullable=True),
         sa.Column("link_production", sa.Float(), nullable=True),

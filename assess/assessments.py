@@ -1,0 +1,426 @@
+"""The yearly assessment: start, answer (with optimistic concurrency), score, submit, withdraw.
+
+Each function takes a Session and leaves committing to the caller, so that a refused request
+writes nothing: every check runs before the first change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from assess.compile import shipped_catalog, spec_for
+from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
+from assess.models import (
+    Answer,
+    Assessment,
+    Enterprise,
+    ScoreRecord,
+    Status,
+    StatusChange,
+    utcnow,
+)
+from scoring import LINKS, AnswerErrors, ScoreCard, Spec, score
+from scoring.answers import encode_value
+
+#: Years an assessment may be opened for: the region's plan starts in 2013.
+FIRST_YEAR = 2013
+MAX_COMMENT = 2000
+
+
+def _now_year() -> int:
+    return datetime.now(UTC).year
+
+
+def spec_of(a: Assessment) -> Spec:
+    """The questionnaire the assessment is pinned to; refuses one whose content changed."""
+    spec = spec_for(a.questionnaire, a.questionnaire_version)
+    if spec.content_hash != a.content_hash:  # the lock file forbids this; never score on it
+        raise RuntimeError(
+            f"questionnaire {a.questionnaire} v{a.questionnaire_version} no longer matches the "
+            f"content hash assessment {a.id} was pinned to"
+        )
+    return spec
+
+
+def get_assessment(session: Session, assessment_id: int) -> Assessment:
+    """The assessment, or NotFound."""
+    a = session.get(Assessment, assessment_id)
+    if a is None:
+        raise NotFound(Problem("not_found", "评估不存在", "no such assessment"))
+    return a
+
+
+def assessments_of(session: Session, enterprise_id: int) -> list[Assessment]:
+    """An enterprise's assessments, newest year first."""
+    q = select(Assessment).where(Assessment.enterprise_id == enterprise_id)
+    return list(session.exec(q.order_by(col(Assessment.year).desc())))
+
+
+def _history(
+    session: Session, a: Assessment, old: str | None, new: str, by: int | None, note: str = ""
+) -> None:
+    session.add(
+        StatusChange(assessment_id=a.id or 0, from_status=old, to_status=new, by_user=by, note=note)
+    )
+
+
+def start_assessment(
+    session: Session,
+    enterprise: Enterprise,
+    year: int,
+    *,
+    by_user: int | None,
+    copy_last_year: bool = False,
+) -> Assessment:
+    """Open the enterprise's assessment for ``year`` on its sector's current questionnaire.
+
+    With ``copy_last_year`` the answers and comments of the latest earlier assessment are copied
+    where the question still exists and the answer is still valid.
+    """
+    if not FIRST_YEAR <= year <= _now_year():
+        raise Invalid(
+            Problem(
+                "year",
+                f"评估年度应在 {FIRST_YEAR}–{_now_year()} 之间",
+                f"the assessment year must be between {FIRST_YEAR} and {_now_year()}",
+                "year",
+            )
+        )
+    taken = session.exec(
+        select(Assessment.id).where(
+            Assessment.enterprise_id == enterprise.id, Assessment.year == year
+        )
+    ).first()
+    if taken is not None:
+        raise Locked(
+            Problem(
+                "year_taken",
+                f"{year} 年度的评估已存在",
+                f"there is already an assessment for {year}",
+                "year",
+            ),
+            assessment_id=taken,
+        )
+    version = shipped_catalog().versions()[enterprise.sector][-1]
+    spec = spec_for(enterprise.sector, version)
+    a = Assessment(
+        enterprise_id=enterprise.id or 0,
+        year=year,
+        questionnaire=enterprise.sector,
+        questionnaire_version=version,
+        content_hash=spec.content_hash,
+    )
+    session.add(a)
+    session.flush()
+    _history(session, a, None, Status.draft, by_user)
+    if copy_last_year:
+        _copy_previous(session, a, spec, by_user)
+    session.flush()
+    return a
+
+
+def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | None) -> int:
+    prev = session.exec(
+        select(Assessment)
+        .where(Assessment.enterprise_id == a.enterprise_id, Assessment.year < a.year)
+        .order_by(col(Assessment.year).desc())
+    ).first()
+    if prev is None:
+        return 0
+    copied = 0
+    by_id = {q.id: q for q in spec.questions}
+    for old in session.exec(select(Answer).where(Answer.assessment_id == prev.id)):
+        q = by_id.get(old.question)
+        if q is None or old.value is None or encode_value(q, old.value)[2] is not None:
+            continue
+        session.add(
+            Answer(
+                assessment_id=a.id or 0,
+                question=old.question,
+                value=old.value,
+                comment=old.comment,
+                updated_by=by_user,
+            )
+        )
+        copied += 1
+    return copied
+
+
+def answers_of(session: Session, a: Assessment) -> dict[str, Answer]:
+    """Question id → stored answer row (value None means cleared)."""
+    rows = session.exec(select(Answer).where(Answer.assessment_id == a.id))
+    return {r.question: r for r in rows}
+
+
+def raw_answers(answers: dict[str, Answer]) -> dict[str, Any]:
+    """The answers as the scoring engine takes them (cleared ones left out)."""
+    return {k: r.value for k, r in answers.items() if r.value is not None}
+
+
+def card_of(session: Session, a: Assessment) -> ScoreCard:
+    """The ScoreCard of the answers as they stand now."""
+    return score(spec_of(a), raw_answers(answers_of(session, a)))
+
+
+def _require_draft(a: Assessment) -> None:
+    if a.status != Status.draft:
+        raise Locked(
+            Problem(
+                "not_editable",
+                "评估已提交，答案已锁定；如需修改请先撤回",
+                "this assessment has been submitted and its answers are locked; withdraw it first",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The stored answer after a save."""
+
+    question: str
+    value: Any
+    comment: str
+    version: int
+
+
+def check_value(spec: Spec, question: str, value: Any) -> Any:
+    """The value if it is a valid answer to ``question``; Invalid with the reason otherwise.
+
+    Numbers arrive from forms as text; they are read here so that "12.5" means 12.5.
+    """
+    q = spec.questions[spec.index[question]] if question in spec.index else None
+    if q is None:
+        raise NotFound(Problem("unknown_question", "问卷中没有该题", "no such question", question))
+    if value is None:
+        return None
+    _, _, err = encode_value(q, value)
+    if err is not None:
+        raise Invalid(Problem(err.code, err.zh, err.en, question))
+    if isinstance(value, float) and not math.isfinite(value):  # encode_value refuses these too
+        raise Invalid(Problem("not_finite", "数值无效", "not a finite number", question))
+    return value
+
+
+def save_answer(
+    session: Session,
+    a: Assessment,
+    question: str,
+    value: Any,
+    comment: str,
+    *,
+    base_version: int,
+    by_user: int | None,
+) -> Saved:
+    """Store one answer and its comment, if nobody changed it since ``base_version``.
+
+    ``base_version`` is the version the page showed: 0 when it showed no stored answer. A stale
+    base is refused with Conflict carrying the stored answer, so nothing is overwritten unseen.
+    The version check is part of the UPDATE, so two workers cannot both win.
+    """
+    _require_draft(a)
+    spec = spec_of(a)
+    value = check_value(spec, question, value)
+    comment = comment or ""
+    if len(comment) > MAX_COMMENT:
+        raise Invalid(
+            Problem(
+                "comment_too_long",
+                f"备注不超过 {MAX_COMMENT} 个字符（当前 {len(comment)}）",
+                f"a comment has at most {MAX_COMMENT} characters (this one has {len(comment)})",
+                question,
+            )
+        )
+    row = session.exec(
+        select(Answer).where(Answer.assessment_id == a.id, Answer.question == question)
+    ).first()
+    if row is None and base_version == 0:
+        row = Answer(
+            assessment_id=a.id or 0,
+            question=question,
+            value=value,
+            comment=comment,
+            updated_by=by_user,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except sa.exc.IntegrityError:  # another request inserted it first
+            session.expire_all()
+            row = session.exec(
+                select(Answer).where(Answer.assessment_id == a.id, Answer.question == question)
+            ).one()
+            raise _conflict(row) from None
+        _touch(session, a)
+        return Saved(question, value, comment, row.version)
+    if row is None or row.version != base_version:
+        if row is None:  # the page showed an answer that no longer exists: cannot happen today
+            raise NotFound(Problem("answer_gone", "答案不存在", "the answer no longer exists"))
+        raise _conflict(row)
+    result = session.execute(
+        sa.update(Answer)
+        .where(col(Answer.id) == row.id, col(Answer.version) == base_version)
+        .values(
+            value=value,
+            comment=comment,
+            version=base_version + 1,
+            updated_by=by_user,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(row)
+        raise _conflict(row)
+    session.refresh(row)
+    _touch(session, a)
+    return Saved(question, value, comment, base_version + 1)
+
+
+def _conflict(row: Answer) -> Conflict:
+    return Conflict(
+        Problem(
+            "conflict",
+            "该题已在其他页面或会话中被修改，请选择保留哪个值",
+            "this answer was changed in another tab or session; choose which value to keep",
+            row.question,
+        ),
+        ConflictDetail(
+            question=row.question,
+            value=row.value,
+            comment=row.comment,
+            version=row.version,
+            updated_at=row.updated_at.isoformat() if row.updated_at else "",
+        ),
+    )
+
+
+def _touch(session: Session, a: Assessment) -> None:
+    a.updated_at = utcnow()
+    session.add(a)
+
+
+def store_card(session: Session, a: Assessment, card: ScoreCard, kind: str = "self") -> None:
+    """Keep the ScoreCard with the assessment (one per kind), headline figures as columns."""
+    rec = session.exec(
+        select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == kind)
+    ).first()
+    fields: dict[str, Any] = {
+        "content_hash": card.content_hash,
+        "overall": card.overall,
+        "stage": card.stage,
+        "it_adopter": card.it_adopter,
+        "it_links": len(card.it_links),
+        "missing_required": len(card.missing_required),
+        "card": card.model_dump(mode="json"),
+        "computed_at": utcnow(),
+    }
+    for k in LINKS:
+        fields[f"link_{k}"] = card.links[k]
+    for k, v in card.aspects.items():
+        fields[f"aspect_{k}"] = v
+    if rec is None:
+        rec = ScoreRecord(assessment_id=a.id or 0, kind=kind, **fields)
+    else:
+        for k, v in fields.items():
+            setattr(rec, k, v)
+    session.add(rec)
+
+
+def _set_status(
+    session: Session, a: Assessment, old: str, new: str, by: int | None, note: str = ""
+) -> None:
+    """Move the status, if it is still ``old`` and the row was not changed meanwhile."""
+    result = session.execute(
+        sa.update(Assessment)
+        .where(
+            col(Assessment.id) == a.id,
+            col(Assessment.status) == old,
+            col(Assessment.version) == a.version,
+        )
+        .values(status=new, version=a.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Locked(
+            Problem(
+                "status_changed",
+                "评估状态已被他人更改，请刷新",
+                "the assessment's status was changed meanwhile; reload the page",
+            )
+        )
+    session.refresh(a)
+    _history(session, a, old, new, by, note)
+
+
+def missing_required(spec: Spec, card: ScoreCard) -> list[dict[str, str]]:
+    """The missing required answers, with their texts, for the submit page."""
+    out = []
+    for qid in card.missing_required:
+        q = spec.questions[spec.index[qid]]
+        out.append({"question": qid, "zh": q.text_zh, "en": q.text_en})
+    return out
+
+
+def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None) -> ScoreCard:
+    """Submit for review: needs the truthfulness pledge and every required answer; locks them."""
+    _require_draft(a)
+    spec = spec_of(a)
+    try:
+        card = score(spec, raw_answers(answers_of(session, a)))
+    except AnswerErrors as exc:  # stored answers are validated on save; refuse, never guess
+        raise Invalid([Problem(e.code, e.zh, e.en, e.question) for e in exc.errors]) from None
+    problems = []
+    if not pledge:
+        problems.append(
+            Problem(
+                "pledge",
+                "提交前请勾选承诺：所填信息真实、准确、完整",
+                "tick the pledge that the answers are true, accurate and complete",
+                "pledge",
+            )
+        )
+    if card.missing_required:
+        problems.append(
+            Problem(
+                "missing_required",
+                f"还有 {len(card.missing_required)} 道必答题未作答",
+                f"{len(card.missing_required)} required question(s) are still unanswered",
+            )
+        )
+    if problems:
+        raise Invalid(problems, missing=missing_required(spec, card))
+    _set_status(session, a, Status.draft, Status.submitted, by_user)
+    a.submitted_at = utcnow()
+    a.pledged_by = by_user
+    session.add(a)
+    store_card(session, a, card)
+    session.flush()
+    return card
+
+
+def withdraw(session: Session, a: Assessment, *, by_user: int | None) -> None:
+    """Take a submitted assessment back to draft, until a review has started."""
+    if a.status != Status.submitted:
+        raise Locked(
+            Problem(
+                "not_withdrawable",
+                "只有已提交且尚未开始评审的评估可以撤回",
+                "only a submitted assessment whose review has not started can be withdrawn",
+            )
+        )
+    _set_status(session, a, Status.submitted, Status.draft, by_user, note="withdrawn")
+    a.submitted_at = None
+    session.add(a)
+    session.flush()
+
+
+def history(session: Session, a: Assessment) -> list[StatusChange]:
+    """The assessment's status changes, oldest first."""
+    q = select(StatusChange).where(StatusChange.assessment_id == a.id)
+    return list(session.exec(q.order_by(col(StatusChange.id))))
