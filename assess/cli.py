@@ -349,6 +349,52 @@ def db_current(url: UrlOpt = None) -> None:
     engine.dispose()
 
 
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name (letters, digits, . _ -)")],
+    role: Annotated[
+        str, typer.Option("--role", help="enterprise | certifier | cluster_manager | admin")
+    ],
+    enterprise_id: Annotated[int | None, typer.Option("--enterprise-id")] = None,
+    cert_body_id: Annotated[int | None, typer.Option("--cert-body-id")] = None,
+    cluster_id: Annotated[list[int] | None, typer.Option("--cluster-id", help="Repeatable")] = None,
+    display_name: Annotated[str, typer.Option("--name")] = "",
+    url: UrlOpt = None,
+) -> None:
+    """Create a user; the password is asked for twice (or read from ASSESS_NEW_PASSWORD)."""
+    import os
+
+    from assess import accounts, db
+
+    password = os.environ.get("ASSESS_NEW_PASSWORD") or typer.prompt(
+        "密码 / password", hide_input=True, confirmation_prompt=True
+    )
+    engine = db.make_engine(_url(url))
+    try:
+        with db.session(engine) as s:
+            user = accounts.create_user(
+                s,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                enterprise_id=enterprise_id,
+                cert_body_id=cert_body_id,
+                cluster_ids=tuple(cluster_id or ()),
+            )
+            typer.echo(f"created user {user.username} ({user.role}), id {user.id}")
+    except accounts.AccountError as exc:
+        for p in exc.problems:
+            typer.echo(f"  {p.code}: {p.zh} / {p.en}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     """Entry point of the ``assess`` command."""
     try:

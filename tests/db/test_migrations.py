@@ -41,3 +41,22 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_the_cli_migrates_and_creates_a_user_and_refuses_a_weak_password(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assess.cli import app
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
+    monkeypatch.setenv("ASSESS_NEW_PASSWORD", "short")
+    bad = runner.invoke(app, ["users", "create", "boss", "--role", "admin", "--url", url])
+    assert bad.exit_code == 1 and "password_too_short" in bad.output
+    monkeypatch.setenv("ASSESS_NEW_PASSWORD", "a-long-enough-secret")
+    ok = runner.invoke(app, ["users", "create", "boss", "--role", "admin", "--url", url])
+    assert ok.exit_code == 0, ok.output
+    assert "created user boss (admin)" in ok.output
+    again = runner.invoke(app, ["users", "create", "BOSS", "--role", "admin", "--url", url])
+    assert again.exit_code == 1 and "username_taken" in again.output

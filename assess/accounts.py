@@ -1,0 +1,634 @@
+"""Accounts: passwords, who may be created with which scope, and sign-in with throttling.
+
+Pure service functions over a SQLModel ``Session``. They add, change and flush rows but never
+commit: the caller owns the transaction.
+
+Sign-in throttling lives in the ``sign_in_failure`` table, so every worker sees the same
+counts. Two keys are kept per attempt: ``user:<lower-case username>`` and ``addr:<address>``.
+Within a window of ``FAILURE_WINDOW`` from a key's first failure:
+
+* an account key, from its ``ACCOUNT_DELAY_FROM``-th failure on, refuses further attempts for
+  ``2 ** (failures - ACCOUNT_DELAY_FROM)`` seconds (at most ``ACCOUNT_DELAY_CAP_S``);
+* an account key is locked for ``LOCK_DURATION`` at ``ACCOUNT_LOCK_AT`` failures, an address key
+  at ``ADDRESS_LOCK_AT``.
+
+Address keys get no growing delay: with a 60-second cap, 30 failures could never fit into one
+15-minute window, and an address is often a whole office behind one NAT gateway.
+
+While a key is refused, an attempt checks no password (so the answer is no oracle) and leaves the
+counts and the lock as they are. Unknown usernames count like known ones and cost one argon2
+verification, so neither the answer nor its timing tells whether an account exists.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Literal
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from assess.errors import Invalid, Problem
+from assess.models import (
+    CertificationBody,
+    Cluster,
+    Enterprise,
+    Role,
+    SignInFailure,
+    User,
+    UserCluster,
+)
+
+#: Passwords shorter than this are refused.
+PASSWORD_MIN_LENGTH = 10
+#: Passwords longer than this are refused (argon2 takes any length; this bounds the work).
+PASSWORD_MAX_LENGTH = 200
+#: Usernames: ASCII letters, digits, dot, underscore and hyphen, 3–64 characters.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}", re.ASCII)
+#: Locales look like ``zh_CN`` or ``en``.
+LOCALE_PATTERN = re.compile(r"[a-z]{2}(_[A-Z]{2})?", re.ASCII)
+DISPLAY_NAME_MAX_LENGTH = 100
+
+#: Failures on a key are counted within this window, from the key's first failure.
+FAILURE_WINDOW = timedelta(minutes=15)
+#: From this many failures on an account, each further attempt waits a growing delay.
+ACCOUNT_DELAY_FROM = 3
+#: The growing delay never exceeds this many seconds.
+ACCOUNT_DELAY_CAP_S = 60
+#: This many failures lock an account key.
+ACCOUNT_LOCK_AT = 10
+#: This many failures lock an address key.
+ADDRESS_LOCK_AT = 30
+#: How long a lock lasts.
+LOCK_DURATION = timedelta(minutes=15)
+#: The longest key the table holds.
+_KEY_MAX_LENGTH = 200
+
+SignInStatus = Literal["ok", "bad_credentials", "locked", "inactive"]
+
+#: The production hasher: argon2id with the library's defaults. Every function that hashes or
+#: verifies takes ``hasher=`` to use another (tests pass a cheaper one to stay fast).
+DEFAULT_HASHER = PasswordHasher()
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+class AccountError(Invalid):
+    """An account request was refused; ``problems`` lists every reason at once."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        super().__init__(list(problems))
+
+    @property
+    def codes(self) -> list[str]:
+        """The problems' codes, in order."""
+        return [p.code for p in self.problems]
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+
+def hash_password(plain: str, *, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id hash of ``plain``, by default with the library's default parameters."""
+    return (hasher or DEFAULT_HASHER).hash(plain)
+
+
+def verify_password(hash: str, plain: str, *, hasher: PasswordHasher | None = None) -> bool:
+    """Whether ``plain`` matches ``hash``; False, never an exception, for a wrong or bad hash."""
+    try:
+        return (hasher or DEFAULT_HASHER).verify(hash, plain)
+    except (VerificationError, InvalidHashError, ValueError, TypeError):
+        return False
+
+
+def needs_rehash(hash: str, *, hasher: PasswordHasher | None = None) -> bool:
+    """Whether ``hash`` was made with other parameters than the hasher's, or is no argon2 hash."""
+    try:
+        return (hasher or DEFAULT_HASHER).check_needs_rehash(hash)
+    except (InvalidHashError, ValueError, TypeError):
+        return True
+
+
+def check_password_policy(plain: str, username: str) -> list[Problem]:
+    """Every way ``plain`` breaks the password policy for ``username``; empty if none."""
+    problems: list[Problem] = []
+    if len(plain) < PASSWORD_MIN_LENGTH:
+        problems.append(
+            Problem(
+                "password_too_short",
+                f"密码至少需要 {PASSWORD_MIN_LENGTH} 个字符",
+                f"the password needs at least {PASSWORD_MIN_LENGTH} characters",
+            )
+        )
+    if len(plain) > PASSWORD_MAX_LENGTH:
+        problems.append(
+            Problem(
+                "password_too_long",
+                f"密码不能超过 {PASSWORD_MAX_LENGTH} 个字符",
+                f"the password may have at most {PASSWORD_MAX_LENGTH} characters",
+            )
+        )
+    name = username.strip().lower()
+    if name and name in plain.lower():
+        problems.append(
+            Problem(
+                "password_contains_username",
+                "密码不能包含用户名",
+                "the password must not contain the username",
+            )
+        )
+    if plain and len(set(plain)) == 1:
+        problems.append(
+            Problem(
+                "password_one_character",
+                "密码不能全部由同一个字符组成",
+                "the password must not be one character repeated",
+            )
+        )
+    return problems
+
+
+# --- creating and changing accounts ----------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    display_name: str = "",
+    enterprise_id: int | None = None,
+    cert_body_id: int | None = None,
+    cluster_ids: Iterable[int] = (),
+    locale: str = "zh_CN",
+    hasher: PasswordHasher | None = None,
+) -> User:
+    """Add a user after checking name, role, scope and password; AccountError lists all faults."""
+    clusters = sorted(set(cluster_ids))
+    problems = _username_problems(session, username)
+    problems += _role_and_scope_problems(session, role, enterprise_id, cert_body_id, clusters)
+    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
+        problems.append(
+            Problem(
+                "display_name_too_long",
+                f"显示名称不能超过 {DISPLAY_NAME_MAX_LENGTH} 个字符",
+                f"the display name may have at most {DISPLAY_NAME_MAX_LENGTH} characters",
+            )
+        )
+    if not LOCALE_PATTERN.fullmatch(locale):
+        problems.append(
+            Problem(
+                "locale_invalid",
+                f"无效的语言设置：{locale}",
+                f"not a valid locale: {locale}",
+            )
+        )
+    problems += check_password_policy(password, username)
+    if problems:
+        raise AccountError(problems)
+
+    user = User(
+        username=username.lower(),
+        display_name=display_name,
+        password_hash=hash_password(password, hasher=hasher),
+        role=Role(role).value,
+        enterprise_id=enterprise_id,
+        cert_body_id=cert_body_id,
+        locale=locale,
+    )
+    session.add(user)
+    session.flush()  # the id, for the cluster rows
+    assert user.id is not None
+    for cluster_id in clusters:
+        session.add(UserCluster(user_id=user.id, cluster_id=cluster_id))
+    session.flush()
+    return user
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    now: datetime | None = None,
+    hasher: PasswordHasher | None = None,
+) -> None:
+    """Replace a user's own password, given the current one; AccountError lists all faults."""
+    problems: list[Problem] = []
+    if not verify_password(user.password_hash, current, hasher=hasher):
+        problems.append(
+            Problem(
+                "current_password_wrong",
+                "当前密码不正确",
+                "the current password is not correct",
+            )
+        )
+    problems += check_password_policy(new, user.username)
+    if new == current:
+        problems.append(
+            Problem(
+                "password_unchanged",
+                "新密码不能与当前密码相同",
+                "the new password must differ from the current one",
+            )
+        )
+    if problems:
+        raise AccountError(problems)
+    _set_password(session, user, new, _utc_now(now), hasher)
+
+
+def reset_password(
+    session: Session,
+    user: User,
+    new: str,
+    *,
+    now: datetime | None = None,
+    hasher: PasswordHasher | None = None,
+) -> None:
+    """An administrator sets a user's password (policy applies) and lifts the account's lock."""
+    problems = check_password_policy(new, user.username)
+    if problems:
+        raise AccountError(problems)
+    _set_password(session, user, new, _utc_now(now), hasher)
+    row = session.get(SignInFailure, _account_key(user.username))
+    if row is not None:
+        session.delete(row)
+    session.flush()
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """An administrator enables or disables a user; the last active admin cannot be disabled."""
+    if not active and user.is_active and user.role == Role.admin:
+        others = session.exec(
+            select(sa.func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, col(User.is_active), User.id != user.id)
+        ).one()
+        if others == 0:
+            raise AccountError(
+                [
+                    Problem(
+                        "last_admin",
+                        "不能停用最后一个有效的管理员账户",
+                        "the last active administrator cannot be disabled",
+                    )
+                ]
+            )
+    user.is_active = active
+    session.add(user)
+    session.flush()
+
+
+def _set_password(
+    session: Session, user: User, new: str, now: datetime, hasher: PasswordHasher | None
+) -> None:
+    user.password_hash = hash_password(new, hasher=hasher)
+    user.password_changed_at = now
+    session.add(user)
+    session.flush()
+
+
+def _username_problems(session: Session, username: str) -> list[Problem]:
+    if not USERNAME_PATTERN.fullmatch(username):
+        return [
+            Problem(
+                "username_format",
+                "用户名须为 3–64 个字符，只能包含英文字母、数字、点、下划线和连字符",
+                "a username has 3–64 characters: letters, digits, dot, underscore and hyphen",
+            )
+        ]
+    taken = session.exec(
+        select(User.id).where(sa.func.lower(User.username) == username.lower())
+    ).first()
+    if taken is not None:
+        return [
+            Problem(
+                "username_taken",
+                f"用户名 {username.lower()} 已被使用",
+                f"the username {username.lower()} is already taken",
+            )
+        ]
+    return []
+
+
+def _role_and_scope_problems(
+    session: Session,
+    role: Role | str,
+    enterprise_id: int | None,
+    cert_body_id: int | None,
+    clusters: list[int],
+) -> list[Problem]:
+    try:
+        the_role = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        return [
+            Problem(
+                "role_unknown",
+                f"未知的角色：{role}（可选：{allowed}）",
+                f"unknown role: {role} (one of: {allowed})",
+            )
+        ]
+    problems: list[Problem] = []
+
+    if the_role == Role.enterprise:
+        if enterprise_id is None:
+            problems.append(
+                Problem(
+                    "enterprise_required",
+                    "企业用户必须指定所属企业",
+                    "an enterprise user needs an enterprise",
+                )
+            )
+        elif session.get(Enterprise, enterprise_id) is None:
+            problems.append(
+                Problem(
+                    "enterprise_not_found",
+                    f"企业 {enterprise_id} 不存在",
+                    f"there is no enterprise {enterprise_id}",
+                )
+            )
+    elif enterprise_id is not None:
+        problems.append(_out_of_scope(the_role, "enterprise_id", "所属企业", "an enterprise"))
+
+    if the_role == Role.certifier:
+        if cert_body_id is None:
+            problems.append(
+                Problem(
+                    "cert_body_required",
+                    "评定人员必须指定所属评定机构",
+                    "a certifier needs a certification body",
+                )
+            )
+        elif session.get(CertificationBody, cert_body_id) is None:
+            problems.append(
+                Problem(
+                    "cert_body_not_found",
+                    f"评定机构 {cert_body_id} 不存在",
+                    f"there is no certification body {cert_body_id}",
+                )
+            )
+    elif cert_body_id is not None:
+        problems.append(_out_of_scope(the_role, "cert_body_id", "评定机构", "a certification body"))
+
+    if the_role == Role.cluster_manager:
+        if not clusters:
+            problems.append(
+                Problem(
+                    "clusters_required",
+                    "集群管理人员至少需要指定一个集群",
+                    "a cluster manager needs at least one cluster",
+                )
+            )
+        else:
+            found = set(session.exec(select(Cluster.id).where(col(Cluster.id).in_(clusters))).all())
+            missing = [c for c in clusters if c not in found]
+            if missing:
+                shown = ", ".join(str(c) for c in missing)
+                problems.append(
+                    Problem(
+                        "cluster_not_found",
+                        f"集群不存在：{shown}",
+                        f"no such cluster: {shown}",
+                    )
+                )
+    elif clusters:
+        problems.append(_out_of_scope(the_role, "cluster_ids", "集群", "clusters"))
+    return problems
+
+
+_ROLE_ZH = {
+    Role.enterprise: "企业用户",
+    Role.certifier: "评定人员",
+    Role.cluster_manager: "集群管理人员",
+    Role.admin: "管理员",
+}
+
+
+def _out_of_scope(role: Role, what: str, zh: str, en: str) -> Problem:
+    return Problem(
+        f"scope_not_allowed:{what}",
+        f"{_ROLE_ZH[role]}不能指定{zh}",
+        f"a user with the role {role.value} cannot be given {en}",
+    )
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of one sign-in attempt, with a message for the person signing in."""
+
+    user: User | None
+    status: SignInStatus
+    retry_after: int = 0  # seconds; only when locked
+    message_zh: str = ""
+    message_en: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the person is now signed in."""
+        return self.status == "ok"
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    address: str,
+    now: datetime | None = None,
+    *,
+    hasher: PasswordHasher | None = None,
+) -> SignInResult:
+    """Check a sign-in attempt against the throttle and the password, and record the outcome."""
+    now = _utc_now(now)
+    name = username.strip().lower()
+    account_key = _account_key(name)
+    address_key = f"addr:{address.strip() or 'unknown'}"[:_KEY_MAX_LENGTH]
+
+    # Sorted, so that concurrent attempts always take the row locks in the same order.
+    rows = {key: _claim(session, key, now) for key in sorted({address_key, account_key})}
+    for row in rows.values():
+        _restart_if_window_over(row, now)
+
+    lock_ends = [
+        end for row in rows.values() if (end := _aware(row.locked_until)) is not None and end > now
+    ]
+    if lock_ends:
+        _drop_clean(session, rows.values())
+        wait = max(1, math.ceil((max(lock_ends) - now).total_seconds()))
+        return _locked(wait)
+
+    user = session.exec(select(User).where(sa.func.lower(User.username) == name)).first()
+    if user is None:
+        # The same cost as a real check, so the time taken does not tell who exists.
+        verify_password(_dummy_hash(hasher or DEFAULT_HASHER), password, hasher=hasher)
+        good = False
+    else:
+        good = verify_password(user.password_hash, password, hasher=hasher)
+
+    if not good:
+        _record_failure(
+            rows[account_key], now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM
+        )
+        _record_failure(rows[address_key], now, lock_at=ADDRESS_LOCK_AT, delay_from=None)
+        _drop_clean(session, rows.values())
+        return SignInResult(
+            None,
+            "bad_credentials",
+            message_zh="用户名或密码错误",
+            message_en="Wrong username or password.",
+        )
+
+    assert user is not None
+    if not user.is_active:
+        _drop_clean(session, rows.values())
+        return SignInResult(
+            None,
+            "inactive",
+            message_zh="该账户已停用，请联系管理员",
+            message_en="This account has been disabled. Please contact your administrator.",
+        )
+
+    session.delete(rows[account_key])
+    _drop_clean(session, (r for k, r in rows.items() if k != account_key))
+    if needs_rehash(user.password_hash, hasher=hasher):
+        user.password_hash = hash_password(password, hasher=hasher)
+        session.add(user)
+    session.flush()
+    return SignInResult(user, "ok", message_zh="登录成功", message_en="Signed in.")
+
+
+def purge_sign_in_failures(session: Session, now: datetime | None = None) -> int:
+    """Delete throttle rows whose window and lock are both over; returns how many."""
+    now = _utc_now(now)
+    # Stored times are UTC on both databases (SQLite keeps them as ISO text, which sorts).
+    result = session.exec(
+        sa.delete(SignInFailure).where(
+            col(SignInFailure.first_at) <= now - FAILURE_WINDOW,
+            sa.or_(
+                col(SignInFailure.locked_until).is_(None), col(SignInFailure.locked_until) <= now
+            ),
+        )
+    )
+    return result.rowcount
+
+
+def account_delay_seconds(failures: int) -> int:
+    """How long an account must wait after its ``failures``-th failure (below the lock)."""
+    if failures < ACCOUNT_DELAY_FROM:
+        return 0
+    return int(min(2 ** (failures - ACCOUNT_DELAY_FROM), ACCOUNT_DELAY_CAP_S))
+
+
+def _account_key(username: str) -> str:
+    return f"user:{username.strip().lower()}"[:_KEY_MAX_LENGTH]
+
+
+def _claim(session: Session, key: str, now: datetime) -> SignInFailure:
+    """The key's row, created if missing and locked against other workers until commit."""
+    values = {"key": key, "failures": 0, "first_at": now, "locked_until": None}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.exec(postgresql.insert(SignInFailure).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        # A SQLite write transaction (BEGIN IMMEDIATE) already excludes other writers.
+        session.exec(sqlite.insert(SignInFailure).values(**values).on_conflict_do_nothing())
+    elif session.get(SignInFailure, key) is None:
+        session.add(SignInFailure(key=key, failures=0, first_at=now))
+        session.flush()
+    return session.exec(
+        select(SignInFailure)
+        .where(SignInFailure.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _restart_if_window_over(row: SignInFailure, now: datetime) -> None:
+    end = _aware(row.locked_until)
+    if end is not None and end > now:
+        return
+    if row.failures and now - _aware_required(row.first_at) < FAILURE_WINDOW:
+        row.locked_until = None
+        return
+    row.failures = 0
+    row.first_at = now
+    row.locked_until = None
+
+
+def _record_failure(
+    row: SignInFailure, now: datetime, *, lock_at: int, delay_from: int | None
+) -> None:
+    row.failures += 1
+    if row.failures == 1:
+        row.first_at = now
+    if row.failures >= lock_at:
+        row.locked_until = now + LOCK_DURATION
+    elif delay_from is not None and row.failures >= delay_from:
+        row.locked_until = now + timedelta(seconds=account_delay_seconds(row.failures))
+    else:
+        row.locked_until = None
+
+
+def _drop_clean(session: Session, rows: Iterable[SignInFailure]) -> None:
+    """Delete rows that hold nothing worth keeping, so the table stays small."""
+    for row in rows:
+        if row.failures == 0 and row.locked_until is None:
+            session.delete(row)
+    session.flush()
+
+
+def _locked(seconds: int) -> SignInResult:
+    if seconds < 60:
+        zh_wait, en_wait = f"{seconds} 秒", f"{seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        minutes = math.ceil(seconds / 60)
+        zh_wait, en_wait = f"{minutes} 分钟", f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return SignInResult(
+        None,
+        "locked",
+        retry_after=seconds,
+        message_zh=f"登录失败次数过多，请在 {zh_wait}后再试",
+        message_en=f"Too many failed sign-in attempts. Please try again in {en_wait}.",
+    )
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash nobody's password matches, made with ``hasher`` so checking it costs the same."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _utc_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite gives back naive ones, meant as UTC)."""
+    if value is None:
+        return None
+    return _aware_required(value)
+
+
+def _aware_required(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
