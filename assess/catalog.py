@@ -27,8 +27,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assess.schema import (
-    LINKS,
-    NON_LINK_ASPECTS,
     QUESTION_TYPES,
     CoreFile,
     I18n,
@@ -41,6 +39,7 @@ from assess.schema import (
     check_questions,
     iter_questions,
 )
+from scoring.spec import LINKS, NON_LINK_ASPECTS
 
 LOCK_FILE = "lock.json"
 VERSION_FILE_RE = re.compile(r"^v(\d+)\.yaml$")

@@ -13,20 +13,22 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-LINKS = ("rd", "production", "management", "marketing")
-NON_LINK_ASPECTS = ("infrastructure", "integration", "collaboration", "competitiveness")
-ASPECTS = ("infrastructure", "single_app", "integration", "collaboration", "competitiveness")
-STAGES = ("undetermined", "initial", "single_coverage", "integration", "innovation")
-QUESTION_TYPES = (
-    "single_choice",
-    "multiple_choice",
-    "percentage",
-    "number",
-    "ratio",
-    "yes_no",
-    "text",
-    "evidence",
+from scoring.spec import (
+    ASPECTS,
+    EVIDENCE,
+    LINKS,
+    MULTI,
+    NUMBER,
+    PERCENT,
+    RATIO,
+    SINGLE,
+    STAGES,
+    TEXT,
+    YESNO,
 )
+
+# The engine's vocabulary is the one the files are checked against.
+QUESTION_TYPES = (SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE)
 SECTORS = ("petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general")
 
 Link = Literal["rd", "production", "management", "marketing"]

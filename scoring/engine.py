@@ -101,11 +101,7 @@ def column_score(q: Question, x: np.ndarray) -> np.ndarray:
     elif q.kind == YESNO:
         scores = np.where(safe > 0, q.score_yes, q.score_no)
     elif q.kind == MULTI:
-        mask = safe.astype(np.int64)
-        scores = np.zeros(len(x))
-        for k, s in enumerate(q.option_scores):
-            scores += ((mask >> k) & 1) * s
-        scores = np.minimum(scores, 1.0)
+        scores = _option_sum(safe.astype(np.int64), q.option_scores)
     elif q.kind in NUMERIC_KINDS:
         scores = np.interp(safe, q.curve_x, q.curve_y)
     else:  # pragma: no cover - compile only scores the kinds above
@@ -152,6 +148,15 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
     else:  # pragma: no cover - compile rejects other tests
         raise ValueError(c.test)
     return given & hit
+
+
+def _option_sum(mask: np.ndarray, option_scores: tuple[float, ...]) -> np.ndarray:
+    """Multiple choice: the chosen options' scores (bits of ``mask``) summed, capped at 1."""
+    total = np.zeros(len(mask))
+    for k, s in enumerate(option_scores):
+        if s:
+            total += ((mask >> k) & 1) * s
+    return np.minimum(total, 1.0)
 
 
 class _Work:
@@ -211,11 +216,7 @@ class _Work:
                 if table is not None:
                     mul[:, j] = table[mask]
                     continue
-                total = np.zeros(m)
-                for k, s in enumerate(a.multi.option_scores[j]):
-                    if s:
-                        total += ((mask >> k) & 1) * s
-                mul[:, j] = np.minimum(total, 1.0)
+                mul[:, j] = _option_sum(mask, a.multi.option_scores[j])
             out += _matmul(mul, a.multi.membership, tmp)
 
 
