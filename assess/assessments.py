@@ -32,8 +32,14 @@ FIRST_YEAR = 2013
 MAX_COMMENT = 2000
 
 
-def _now_year() -> int:
+def current_year() -> int:
+    """The latest year an assessment may be opened for."""
     return datetime.now(UTC).year
+
+
+def open_years(taken: set[int]) -> list[int]:
+    """Years an enterprise may still start an assessment for, newest first."""
+    return [y for y in range(current_year(), FIRST_YEAR - 1, -1) if y not in taken]
 
 
 def spec_of(a: Assessment) -> Spec:
@@ -82,12 +88,12 @@ def start_assessment(
     With ``copy_last_year`` the answers and comments of the latest earlier assessment are copied
     where the question still exists and the answer is still valid.
     """
-    if not FIRST_YEAR <= year <= _now_year():
+    if not FIRST_YEAR <= year <= current_year():
         raise Invalid(
             Problem(
                 "year",
-                f"评估年度应在 {FIRST_YEAR}–{_now_year()} 之间",
-                f"the assessment year must be between {FIRST_YEAR} and {_now_year()}",
+                f"评估年度应在 {FIRST_YEAR}–{current_year()} 之间",
+                f"the assessment year must be between {FIRST_YEAR} and {current_year()}",
                 "year",
             )
         )

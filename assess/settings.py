@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: a SQLite file in data_dir
     secret_key: str = DEFAULT_SECRET
+    session_idle_seconds: int = 2 * 3600  # a session ends after this long without a request
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

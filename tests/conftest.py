@@ -13,6 +13,9 @@ from assess.catalog import Catalog, load_catalog
 from assess.compile import compile_spec
 from scoring import Question, Spec
 
+# Real databases (a SQLite file, a fresh PostgreSQL database) for the db/ and web/ tests.
+pytest_plugins = ["tests.databases"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTORS = ["petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general"]
 

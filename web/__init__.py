@@ -1,1 +1,5 @@
-"""The HTTP shell (FastAPI, Jinja2, htmx), built in a later step on top of assess and scoring."""
+"""The HTTP shell: create_app() builds the web application on the configured database."""
+
+from web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,15 +1,7 @@
-"""Real databases for the tests: a SQLite file per test, and a fresh PostgreSQL database.
-
-PostgreSQL is found at ASSESS_TEST_POSTGRES (default: the machine's server on 127.0.0.1:5432,
-database ``test``). Each test that uses it gets a new database, dropped afterwards. Where no
-server answers, those tests are skipped with the reason, unless ASSESS_REQUIRE_POSTGRES=1 (as in
-CI), which turns the skip into a failure.
-"""
+"""Fixtures pytest-alembic reads; the database fixtures themselves are in tests/databases.py."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,51 +9,6 @@ import sqlalchemy as sa
 from alembic.config import Config
 
 from assess import db
-
-PG_URL = os.environ.get("ASSESS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def _postgres_database() -> Iterator[str]:
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"assess_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("ASSESS_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_URL} (set ASSESS_TEST_POSTGRES to test it)")
-    try:
-        yield sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_db_url(request, tmp_path) -> Iterator[str]:
-    """The URL of an empty database of each kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'assess.db'}"
-    else:
-        yield from _postgres_database()
-
-
-@pytest.fixture
-def db_url(empty_db_url) -> str:
-    """An empty database of each kind, migrated to the latest revision."""
-    db.upgrade(empty_db_url)
-    return empty_db_url
-
-
-@pytest.fixture
-def engine(db_url) -> Iterator[sa.Engine]:
-    eng = db.make_engine(db_url)
-    yield eng
-    eng.dispose()
 
 
 # pytest-alembic reads these two fixtures.

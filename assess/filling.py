@@ -1,0 +1,171 @@
+"""What the filling page shows: the questionnaire's sections with each answer's state, which
+questions are visible, progress per section, and a quick live score preview.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from assess.catalog import Questionnaire
+from assess.compile import shipped_catalog
+from assess.models import Answer, Assessment
+from assess.schema import QuestionBase
+from scoring import LINKS, NA, Spec, encode_answers
+from scoring.engine import evaluate, visibility
+
+
+@lru_cache(maxsize=64)
+def _compose(questionnaire: str, version: int) -> Questionnaire:
+    return shipped_catalog().compose(questionnaire, version)
+
+
+def questionnaire_of(a: Assessment) -> Questionnaire:
+    """The composed questionnaire (texts, help, units, sections) the assessment is pinned to."""
+    return _compose(a.questionnaire, a.questionnaire_version)
+
+
+def visible_ids(spec: Spec, raw: dict[str, Any]) -> set[str]:
+    """The questions shown for these answers (show_if evaluated, hiding cascades)."""
+    enc = encode_answers(spec, raw)
+    vis = visibility(spec, enc.values, enc.na)[0]
+    return {q.id for i, q in enumerate(spec.questions) if vis[i]}
+
+
+_DEPENDENTS: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def _dependents(spec: Spec) -> dict[str, tuple[str, ...]]:
+    known = _DEPENDENTS.get(spec.content_hash)
+    if known is not None:
+        return known
+    out: dict[str, list[str]] = {}
+    for q in spec.questions:
+        for c in q.show_if:
+            out.setdefault(spec.questions[c.column].id, []).append(q.id)
+    # Hiding cascades: a question's dependents' dependents change with it too.
+    closed: dict[str, tuple[str, ...]] = {}
+    for qid in out:
+        seen: list[str] = []
+        todo = list(out[qid])
+        while todo:
+            d = todo.pop(0)
+            if d not in seen:
+                seen.append(d)
+                todo.extend(out.get(d, []))
+        closed[qid] = tuple(seen)
+    _DEPENDENTS[spec.content_hash] = closed
+    return closed
+
+
+def dependents(spec: Spec, question: str) -> tuple[str, ...]:
+    """Questions whose visibility may change when ``question``'s answer does."""
+    return _dependents(spec).get(question, ())
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    """Required questions answered in one section (hidden ones do not count)."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    answered: int
+    required: int
+
+    @property
+    def complete(self) -> bool:
+        return self.answered >= self.required
+
+
+def progress(q: Questionnaire, raw: dict[str, Any], visible: set[str]) -> list[SectionProgress]:
+    """Per section: how many visible required questions have an answer (N/A counts)."""
+    out = []
+    for s in q.sections:
+        req = [x.id for x in s.questions if x.required and x.id in visible]
+        done = sum(1 for qid in req if raw.get(qid) is not None)
+        out.append(SectionProgress(s.id, s.title.zh, s.title.en, done, len(req)))
+    return out
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Headline figures of the answers as they stand; cheap enough to refresh on every save."""
+
+    overall: float
+    links: dict[str, float | None]
+    stage: str
+    it_adopter: bool
+    it_links: int
+    missing: int
+
+
+def preview(spec: Spec, raw: dict[str, Any]) -> Preview:
+    """The live score preview (no trace, no roadmap)."""
+    ev = evaluate(spec, encode_answers(spec, raw))
+    return Preview(
+        overall=float(ev.overall[0]),
+        links={
+            k: (None if math.isnan(v) else float(v))
+            for k, v in zip(LINKS, ev.links[0], strict=True)
+        },
+        stage=spec.stage_rules[int(ev.stage_rule[0])].stage,
+        it_adopter=bool(ev.it_adopter[0]),
+        it_links=int(ev.it_count[0]),
+        missing=int(ev.missing[0]),
+    )
+
+
+@dataclass(frozen=True)
+class AnswerState:
+    """One question's stored answer as the form shows it."""
+
+    value: Any = None
+    na: bool = False
+    comment: str = ""
+    version: int = 0  # 0: nothing stored yet
+    updated_at: Any = None
+
+
+def state_of(row: Answer | None) -> AnswerState:
+    """The form state of a stored answer row (or of none)."""
+    if row is None:
+        return AnswerState()
+    na = row.value == NA
+    return AnswerState(
+        value=None if na else row.value,
+        na=na,
+        comment=row.comment,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
+
+
+def number_text(x: Any) -> str:
+    """A stored number as a person would type it (12, not 12.0)."""
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return ""
+    f = float(x)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.15g}"
+
+
+def value_text(question: QuestionBase, value: Any, en: bool) -> str:
+    """A stored answer in words, for the conflict message and the report."""
+    if value is None:
+        return "—"
+    if value == NA:
+        return "N/A" if en else "不适用"
+    options = {o.id: (o.text.en if en else o.text.zh) for o in getattr(question, "options", [])}
+    if isinstance(value, bool):
+        return ("yes" if value else "no") if en else ("是" if value else "否")
+    if isinstance(value, list):
+        return "; ".join(str(options.get(v, v)) for v in value)
+    if isinstance(value, dict):
+        return f"{number_text(value.get('numerator'))} / {number_text(value.get('denominator'))}"
+    if isinstance(value, str):
+        return options.get(value, value)
+    return number_text(value)

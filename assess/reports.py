@@ -1,0 +1,180 @@
+"""What the report and the member lists show, as plain data: the card, peers, earlier years.
+
+Submitted assessments are reported from their stored ScoreCard, so a report stays what was
+submitted. A draft is scored live and marked provisional.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from assess.assessments import answers_of, raw_answers, spec_of
+from assess.compile import shipped_catalog
+from assess.models import Assessment, ScoreRecord, Status
+from scoring import LINKS, ScoreCard, score
+
+#: The fewest peers whose median may be shown: fewer would nearly reveal single firms.
+MIN_PEERS = 5
+REPORTED = (Status.submitted,)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of the links, aspects and stages (zh, en) of a questionnaire."""
+
+    links: dict[str, tuple[str, str]]
+    aspects: dict[str, tuple[str, str]]
+    stages: dict[str, tuple[str, str]]
+    title: tuple[str, str]
+    sector: tuple[str, str]
+
+
+def names_of(questionnaire: str, version: int) -> Names:
+    """The display names a report of this questionnaire version uses."""
+    q = shipped_catalog().compose(questionnaire, version)
+    m = q.methodology
+    return Names(
+        links={x.id: (x.name.zh, x.name.en) for x in m.links},
+        aspects={x.id: (x.name.zh, x.name.en) for x in m.aspects},
+        stages={x.id: (x.name.zh, x.name.en) for x in m.stages.names},
+        title=(q.title.zh, q.title.en),
+        sector=(q.sector.name.zh, q.sector.name.en),
+    )
+
+
+def card_for_report(session: Session, a: Assessment) -> tuple[ScoreCard, bool]:
+    """The card to report and whether it is live (a draft) rather than the stored one."""
+    if a.status != Status.draft:
+        rec = session.exec(
+            select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == "self")
+        ).first()
+        if rec is not None:
+            return ScoreCard.model_validate(rec.card), False
+    return score(spec_of(a), raw_answers(answers_of(session, a))), True
+
+
+@dataclass(frozen=True)
+class Peers:
+    """The same sector and year's other reported assessments, summarised."""
+
+    count: int
+    shown: bool
+    links: dict[str, float | None] = field(default_factory=dict)
+    overall: float | None = None
+    rank: int | None = None  # 1 = best overall, among peers plus this one
+
+
+def peers_of(session: Session, a: Assessment, overall: float) -> Peers:
+    """Median link scores of the peers, only when there are at least MIN_PEERS of them."""
+    q = (
+        select(ScoreRecord)
+        .join(Assessment, col(Assessment.id) == ScoreRecord.assessment_id)
+        .where(
+            Assessment.questionnaire == a.questionnaire,
+            Assessment.year == a.year,
+            Assessment.enterprise_id != a.enterprise_id,
+            col(Assessment.status).in_(REPORTED),
+            ScoreRecord.kind == "self",
+        )
+    )
+    recs = list(session.exec(q))
+    if len(recs) < MIN_PEERS:
+        return Peers(count=len(recs), shown=False)
+    links: dict[str, float | None] = {}
+    for k in LINKS:
+        vals = [v for r in recs if (v := getattr(r, f"link_{k}")) is not None]
+        links[k] = statistics.median(vals) if vals else None
+    rank = 1 + sum(1 for r in recs if r.overall > overall)
+    return Peers(
+        count=len(recs),
+        shown=True,
+        links=links,
+        overall=statistics.median(r.overall for r in recs),
+        rank=rank,
+    )
+
+
+@dataclass(frozen=True)
+class YearScore:
+    """One year's headline figures of an enterprise."""
+
+    assessment_id: int
+    year: int
+    status: str
+    overall: float | None
+    links: dict[str, float | None]
+    stage: str | None
+    it_adopter: bool | None
+
+
+def years_of(session: Session, enterprise_id: int) -> list[YearScore]:
+    """The enterprise's assessments, oldest first, with stored scores where there are any."""
+    q = (
+        select(Assessment, ScoreRecord)
+        .join(
+            ScoreRecord,
+            (col(ScoreRecord.assessment_id) == Assessment.id) & (ScoreRecord.kind == "self"),
+            isouter=True,
+        )
+        .where(Assessment.enterprise_id == enterprise_id)
+        .order_by(col(Assessment.year))
+    )
+    out = []
+    for a, rec in session.exec(q):
+        reported = rec is not None and a.status != Status.draft
+        out.append(
+            YearScore(
+                assessment_id=a.id or 0,
+                year=a.year,
+                status=a.status,
+                overall=rec.overall if reported and rec else None,
+                links={k: getattr(rec, f"link_{k}") for k in LINKS} if reported and rec else {},
+                stage=rec.stage if reported and rec else None,
+                it_adopter=rec.it_adopter if reported and rec else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Latest:
+    """An enterprise's most recent reported assessment."""
+
+    assessment_id: int
+    year: int
+    overall: float
+    stage: str
+    it_adopter: bool
+
+
+def latest_scores(session: Session, enterprise_ids: list[int]) -> dict[int, Latest]:
+    """Enterprise id → its latest reported assessment's headline figures."""
+    if not enterprise_ids:
+        return {}
+    q = (
+        select(Assessment, ScoreRecord)
+        .join(ScoreRecord, col(ScoreRecord.assessment_id) == Assessment.id)
+        .where(
+            col(Assessment.enterprise_id).in_(enterprise_ids),
+            col(Assessment.status).in_(REPORTED),
+            ScoreRecord.kind == "self",
+        )
+        .order_by(col(Assessment.year))
+    )
+    out: dict[int, Latest] = {}
+    for a, rec in session.exec(q):
+        out[a.enterprise_id] = Latest(a.id or 0, a.year, rec.overall, rec.stage, rec.it_adopter)
+    return out
+
+
+def plain(value: Any) -> Any:
+    """A card value as text-friendly data (lists joined, None kept)."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value

@@ -1,0 +1,148 @@
+"""The application factory: every test and every worker builds its app with create_app()."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assess.db import make_engine
+from assess.errors import ServiceError
+from assess.settings import Settings
+from web import errors, i18n, labels
+from web.routes import account, admin, assessments, auth, home, report
+from web.security import SecurityHeaders, check_csrf
+from web.sessions import SessionMiddleware
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
+class LocaleMiddleware:
+    """Sets the request's UI language from the session (Chinese unless English was chosen)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            lang = scope.get("session", {}).get("lang")
+            token = i18n.current_locale.set(i18n.normalise(lang))
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                i18n.current_locale.reset(token)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _static_versions() -> dict[str, str]:
+    out = {}
+    for p in STATIC.rglob("*"):
+        if p.is_file():
+            rel = p.relative_to(STATIC).as_posix()
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
+    return out
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    versions = _static_versions()
+
+    @pass_context
+    def url(ctx: Any, name: str, **params: Any) -> str:
+        return str(ctx["request"].app.url_path_for(name, **params))
+
+    def static(path: str) -> str:
+        return f"/static/{path}?v={versions.get(path, '0')}"
+
+    def num(x: float | None, digits: int = 1) -> str:
+        return "—" if x is None else f"{x:.{digits}f}"
+
+    def when(t: datetime | None) -> str:
+        if t is None:
+            return "—"
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+        return t.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+    env.globals.update(
+        url=url,
+        static=static,
+        pick=i18n.pick,
+        is_en=i18n.is_en,
+        status_label=labels.status,
+        role_label=labels.role,
+        staff_band_label=labels.staff_band,
+    )
+
+    def domid(qid: str, prefix: str) -> str:
+        # Question ids contain dots, which CSS selectors would read as classes.
+        return f"{prefix}-{qid.replace('.', '--')}"
+
+    env.filters.update(num=num, when=when, domid=domid)
+    return env
+
+
+def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = None) -> FastAPI:
+    """A new application on the configured database (or the given engine)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="两化融合评估",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(check_csrf)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.url)
+    app.state.templates = _templates()
+
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        idle_seconds=settings.session_idle_seconds,
+    )
+    app.add_middleware(SecurityHeaders)
+
+    app.add_exception_handler(ServiceError, errors.service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(errors.NotSignedIn, errors.not_signed_in)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, errors.bad_request)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, errors.server_error)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, home, account, assessments, report, admin):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> Response:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/ping", include_in_schema=False)
+    async def ping() -> Response:
+        return PlainTextResponse("ok")
+
+    return app

@@ -1,0 +1,92 @@
+"""Dependencies the routes share: the database session, the signed-in user, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from assess.errors import Forbidden, Problem
+from assess.models import Role, User
+from web import i18n
+
+
+class NotSignedIn(Exception):
+    """No valid session: never signed in, signed out, expired, or the password changed."""
+
+    def __init__(self, expired: bool = False) -> None:
+        self.expired = expired
+        super().__init__("not signed in")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request; the route commits what it changes."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def password_stamp(user: User) -> int:
+    """Changes whenever the password does, so a password change ends other sessions."""
+    t = user.password_changed_at
+    if t.tzinfo is None:  # SQLite hands back naive datetimes; they are stored in UTC
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp())
+
+
+def sign_in(request: Request, user: User) -> None:
+    """Start a fresh session for ``user`` (a new CSRF token too: no session fixation)."""
+    lang = request.session.get("lang")
+    request.session.clear()
+    request.session.update({"uid": user.id, "pwc": password_stamp(user)})
+    request.session["lang"] = lang or i18n.normalise(user.locale)
+
+
+def sign_out(request: Request) -> None:
+    """Forget who is signed in, keeping the chosen language."""
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
+
+
+def current_user(request: Request, db: SessionDep) -> User:
+    """The signed-in, active user; NotSignedIn otherwise."""
+    uid = request.session.get("uid")
+    if uid is None:
+        raise NotSignedIn(expired=bool(request.scope.get("session_expired")))
+    user = db.get(User, uid)
+    if user is None or not user.is_active or request.session.get("pwc") != password_stamp(user):
+        sign_out(request)
+        raise NotSignedIn(expired=True)
+    request.state.user = user
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only the given roles through (403 for the others)."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                Problem(
+                    "role",
+                    "您的角色无权访问此页面",
+                    "your role does not give access to this page",
+                )
+            )
+        return user
+
+    return check
+
+
+EnterpriseUser = Annotated[User, Depends(require(Role.enterprise))]
+AdminUser = Annotated[User, Depends(require(Role.admin))]

@@ -1,0 +1,60 @@
+"""UI labels for stored codes (statuses, roles, staff bands), translated at render time."""
+
+from __future__ import annotations
+
+from web.i18n import gettext, pick
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalog; it is translated later, when shown."""
+    return message
+
+
+STATUS = {
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted"),
+}
+ROLE = {
+    "enterprise": N_("Enterprise user"),
+    "certifier": N_("Certifier"),
+    "cluster_manager": N_("Cluster manager"),
+    "admin": N_("Administrator"),
+}
+STAFF_BAND = {
+    "lt20": N_("Fewer than 20"),
+    "20_299": N_("20–299"),
+    "300_999": N_("300–999"),
+    "ge1000": N_("1,000 or more"),
+}
+
+
+def status(code: str | None) -> str:
+    """An assessment status in the UI language."""
+    return gettext(STATUS[code]) if code in STATUS else (code or "—")
+
+
+def role(code: str) -> str:
+    """A role in the UI language."""
+    return gettext(ROLE[code]) if code in ROLE else code
+
+
+def staff_band(code: str) -> str:
+    """A staff size band in the UI language."""
+    return gettext(STAFF_BAND[code]) if code in STAFF_BAND else code
+
+
+def metric(
+    code: str, links: dict[str, tuple[str, str]], aspects: dict[str, tuple[str, str]]
+) -> str:
+    """What a stage rule tests, in words."""
+    if code.startswith("link."):
+        return pick(*links[code[5:]])
+    if code.startswith("aspect."):
+        return pick(*aspects[code[7:]])
+    words = {
+        "overall": N_("Overall level"),
+        "min_link": N_("Lowest link score"),
+        "it_links": N_("Links with a key system in use"),
+        "missing_required": N_("Required answers missing"),
+    }
+    return gettext(words[code]) if code in words else code

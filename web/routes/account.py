@@ -1,0 +1,108 @@
+"""The signed-in user's own things: password, and for an enterprise user its contact details."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from assess.access import own_enterprise
+from assess.accounts import AccountError, change_password
+from assess.enterprises import CONTACT_FIELDS, update_enterprise
+from assess.errors import Conflict, Invalid, Problem
+from assess.models import Cluster, Enterprise, Park
+from web import htmx
+from web.deps import SessionDep, UserDep, password_stamp
+
+router = APIRouter()
+Text = Annotated[str, Form(max_length=300)]
+
+
+@router.get("/account/password", name="change_password")
+def password_page(request: Request, user: UserDep) -> Response:
+    return htmx.render(request, "password.html", {"problems": [], "done": False})
+
+
+@router.post("/account/password", name="change_password_submit")
+def password_submit(
+    request: Request,
+    user: UserDep,
+    db: SessionDep,
+    current: Annotated[str, Form(max_length=200)] = "",
+    new: Annotated[str, Form(max_length=200)] = "",
+    repeat: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        if new != repeat:
+            raise AccountError(
+                [
+                    Problem(
+                        "repeat", "两次输入的新密码不一致", "the two new passwords differ", "repeat"
+                    )
+                ]
+            )
+        change_password(db, user, current, new)
+        db.commit()
+    except AccountError as exc:
+        db.rollback()
+        ctx = {"problems": exc.problems, "done": False}
+        return htmx.render(request, "password.html", ctx, status=422)
+    db.refresh(user)
+    request.session["pwc"] = password_stamp(user)
+    return htmx.render(request, "password.html", {"problems": [], "done": True})
+
+
+def _profile(
+    db: Session,
+    ent: Enterprise,
+    form: dict[str, str] | None = None,
+    problems: list[Problem] | None = None,
+    conflict: bool = False,
+    done: bool = False,
+) -> dict[str, Any]:
+    return {
+        "ent": ent,
+        "form": form or {k: getattr(ent, k) for k in CONTACT_FIELDS},
+        "cluster": db.get(Cluster, ent.cluster_id),
+        "park": db.get(Park, ent.park_id) if ent.park_id else None,
+        "problems": problems or [],
+        "conflict": conflict,
+        "done": done,
+    }
+
+
+@router.get("/enterprise", name="my_enterprise")
+def my_enterprise(request: Request, user: UserDep, db: SessionDep) -> Response:
+    ent = own_enterprise(db, user)
+    return htmx.render(request, "enterprise_profile.html", _profile(db, ent))
+
+
+@router.post("/enterprise", name="my_enterprise_submit")
+def my_enterprise_submit(
+    request: Request,
+    user: UserDep,
+    db: SessionDep,
+    version: Annotated[int, Form()] = 0,
+    contact_name: Text = "",
+    contact_phone: Text = "",
+    contact_email: Text = "",
+) -> Response:
+    ent = own_enterprise(db, user)
+    typed = {
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+    }
+    try:
+        update_enterprise(db, ent, version, dict(typed), contact_only=True)
+        db.commit()
+    except (Conflict, Invalid) as exc:
+        db.rollback()
+        db.refresh(ent)
+        # The typed values stay on the form next to the messages; nothing was saved.
+        ctx = _profile(db, ent, typed, exc.problems, conflict=isinstance(exc, Conflict))
+        return htmx.render(request, "enterprise_profile.html", ctx, status=exc.status)
+    db.refresh(ent)
+    return htmx.render(request, "enterprise_profile.html", _profile(db, ent, done=True))

@@ -1,0 +1,228 @@
+"""The enterprise's yearly assessments: list and start, fill in with autosave, submit, withdraw."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from assess import filling
+from assess.access import fillable_assessment, own_enterprise, readable_assessment
+from assess.assessments import (
+    answers_of,
+    card_of,
+    history,
+    missing_required,
+    open_years,
+    raw_answers,
+    save_answer,
+    spec_of,
+    start_assessment,
+    submit,
+    withdraw,
+)
+from assess.compile import shipped_catalog
+from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
+from assess.forms import value_from_form
+from assess.models import Assessment, Enterprise, Role, Status, User
+from assess.reports import names_of, years_of
+from assess.schema import QuestionBase
+from web import htmx, i18n
+from web.deps import EnterpriseUser, SessionDep, UserDep
+
+router = APIRouter()
+
+
+async def form_fields(request: Request) -> dict[str, list[str]]:
+    """Every field of a posted form, each as the list of its values."""
+    form = await request.form()
+    return {k: [str(v) for v in form.getlist(k)] for k in form}
+
+
+FormFields = Annotated[dict[str, list[str]], Depends(form_fields)]
+
+
+def _list_ctx(db: Session, ent: Enterprise, problems: list[Problem]) -> dict[str, Any]:
+    years = years_of(db, ent.id or 0)
+    version = shipped_catalog().versions()[ent.sector][-1]
+    return {
+        "ent": ent,
+        "years": list(reversed(years)),
+        "free_years": open_years({y.year for y in years}),
+        "has_previous": bool(years),
+        "problems": problems,
+        "names": names_of(ent.sector, version),
+    }
+
+
+@router.get("/assessments", name="assessments")
+def assessment_list(request: Request, user: EnterpriseUser, db: SessionDep) -> Response:
+    ent = own_enterprise(db, user)
+    return htmx.render(request, "assessments.html", _list_ctx(db, ent, []))
+
+
+@router.post("/assessments", name="start_assessment")
+def start(
+    request: Request,
+    user: EnterpriseUser,
+    db: SessionDep,
+    year: Annotated[int, Form()],
+    copy_last_year: Annotated[bool, Form()] = False,
+) -> Response:
+    ent = own_enterprise(db, user)
+    try:
+        a = start_assessment(db, ent, year, by_user=user.id, copy_last_year=copy_last_year)
+        db.commit()
+    except (Invalid, Locked) as exc:
+        db.rollback()
+        ctx = _list_ctx(db, ent, exc.problems)
+        return htmx.render(request, "assessments.html", ctx, status=exc.status)
+    return htmx.redirect(request, request.app.url_path_for("fill", assessment_id=str(a.id)))
+
+
+def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
+    spec = spec_of(a)
+    q = filling.questionnaire_of(a)
+    rows = answers_of(db, a)
+    raw = raw_answers(rows)
+    visible = filling.visible_ids(spec, raw)
+    return {
+        "a": a,
+        "q": q,
+        "states": {qid: filling.state_of(r) for qid, r in rows.items()},
+        "empty": filling.AnswerState(),
+        "visible": visible,
+        "progress": filling.progress(q, raw, visible),
+        "preview": filling.preview(spec, raw),
+        "names": names_of(a.questionnaire, a.questionnaire_version),
+        "editable": a.status == Status.draft and user.role == Role.enterprise,
+        "history": history(db, a),
+        "number_text": filling.number_text,
+        "oob": False,
+        "status_kind": "",
+    }
+
+
+@router.get("/assessments/{assessment_id}", name="fill")
+def fill_page(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
+    a = readable_assessment(db, user, assessment_id)
+    return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
+
+
+def _question_of(a: Assessment, question: str) -> QuestionBase:
+    q = filling.questionnaire_of(a).by_id.get(question)
+    if q is None:
+        raise NotFound(Problem("unknown_question", "问卷中没有该题", "no such question", question))
+    return q
+
+
+@router.get("/assessments/{assessment_id}/answers/{question}", name="question")
+def question_block(
+    request: Request, assessment_id: int, question: str, user: UserDep, db: SessionDep
+) -> Response:
+    """One question as stored now (the "use the other value" choice after a conflict)."""
+    a = readable_assessment(db, user, assessment_id)
+    ctx = _fill_ctx(db, a, user)
+    ctx["question"] = _question_of(a, question)
+    return htmx.partial(request, "_question.html", ctx)
+
+
+@router.post("/assessments/{assessment_id}/answers/{question}", name="save_answer")
+def autosave(
+    request: Request,
+    assessment_id: int,
+    question: str,
+    user: UserDep,
+    db: SessionDep,
+    fields: FormFields,
+) -> Response:
+    """Save one answer; answer with its status line and what the change moved elsewhere."""
+    a = fillable_assessment(db, user, assessment_id)
+    qdef = _question_of(a, question)
+    spec = spec_of(a)
+    override = (fields.get("version_override") or [""])[0]
+    try:
+        base = int(override or (fields.get("version") or ["0"])[0])
+    except ValueError:
+        base = -1
+    comment = (fields.get("comment") or [""])[0]
+    ctx: dict[str, Any] = {"a": a, "question": qdef, "version": base}
+    try:
+        value = value_from_form(spec.questions[spec.index[question]], fields)
+        saved = save_answer(db, a, question, value, comment, base_version=base, by_user=user.id)
+        db.commit()
+    except Conflict as exc:
+        db.rollback()
+        theirs = exc.current
+        ctx.update(
+            status_kind="conflict",
+            problem=exc.first,
+            theirs=theirs,
+            theirs_text=filling.value_text(qdef, theirs.value, i18n.is_en()),
+        )
+        return htmx.partial(request, "_question_status.html", ctx, status=409)
+    except ServiceError as exc:
+        db.rollback()
+        ctx.update(status_kind="error", problem=exc.first)
+        return htmx.partial(request, "_question_status.html", ctx, status=exc.status)
+    full = _fill_ctx(db, a, user)
+    by_id = filling.questionnaire_of(a).by_id
+    full.update(
+        question=qdef,
+        status_kind="saved",
+        version=saved.version,
+        oob=True,
+        dependents=[by_id[d] for d in filling.dependents(spec, question)],
+    )
+    return htmx.partial(request, "_saved.html", full)
+
+
+def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str, Any]:
+    card = card_of(db, a)
+    return {
+        "a": a,
+        "missing": missing_required(spec_of(a), card),
+        "problems": problems,
+        "card": card,
+        "names": names_of(a.questionnaire, a.questionnaire_version),
+    }
+
+
+@router.get("/assessments/{assessment_id}/submit", name="submit_page")
+def submit_page(
+    request: Request, assessment_id: int, user: EnterpriseUser, db: SessionDep
+) -> Response:
+    a = fillable_assessment(db, user, assessment_id)
+    return htmx.render(request, "submit.html", _submit_ctx(db, a, []))
+
+
+@router.post("/assessments/{assessment_id}/submit", name="submit")
+def submit_post(
+    request: Request,
+    assessment_id: int,
+    user: EnterpriseUser,
+    db: SessionDep,
+    pledge: Annotated[bool, Form()] = False,
+) -> Response:
+    a = fillable_assessment(db, user, assessment_id)
+    try:
+        submit(db, a, pledge=pledge, by_user=user.id)
+        db.commit()
+    except (Invalid, Locked) as exc:
+        db.rollback()
+        a = fillable_assessment(db, user, assessment_id)
+        ctx = _submit_ctx(db, a, exc.problems)
+        return htmx.render(request, "submit.html", ctx, status=exc.status)
+    return htmx.redirect(request, request.app.url_path_for("report", assessment_id=str(a.id)))
+
+
+@router.post("/assessments/{assessment_id}/withdraw", name="withdraw")
+def withdraw_post(
+    request: Request, assessment_id: int, user: EnterpriseUser, db: SessionDep
+) -> Response:
+    a = fillable_assessment(db, user, assessment_id)
+    withdraw(db, a, by_user=user.id)
+    db.commit()
+    return htmx.redirect(request, request.app.url_path_for("fill", assessment_id=str(a.id)))

@@ -1,0 +1,100 @@
+"""CSRF tokens and the security headers every response carries.
+
+The CSRF token lives in the signed session. A state-changing request must echo it, either in
+the ``csrf_token`` form field (plain forms) or the ``X-CSRF-Token`` header (htmx sends it from
+the ``hx-headers`` attribute on <body>). Sign-in is protected too: the token is made before
+anyone signs in.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assess.errors import Forbidden, Problem
+from web.deps import NotSignedIn
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class CsrfFailed(Forbidden):
+    """The request did not carry this session's CSRF token."""
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token, made on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request that does not echo the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    if not expected:
+        # No session, so no token: the session timed out or never began. Say so, rather than
+        # blame the request's origin; nothing can change without a session anyway.
+        raise NotSignedIn(expired=bool(request.scope.get("session_expired")))
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            field = form.get("csrf_token")
+            sent = field if isinstance(field, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise CsrfFailed(
+            Problem(
+                "csrf",
+                "页面已过期或请求来源无法确认（CSRF 校验失败），请刷新页面后重试",
+                "the page has expired or the request's origin could not be confirmed "
+                "(CSRF check failed); reload the page and try again",
+            )
+        )
+
+
+class SecurityHeaders:
+    """Adds CSP and the other protective headers to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                h = MutableHeaders(scope=message)
+                h.setdefault("Content-Security-Policy", CSP)
+                h.setdefault("X-Content-Type-Options", "nosniff")
+                h.setdefault("X-Frame-Options", "DENY")
+                h.setdefault("Referrer-Policy", "same-origin")
+                if not scope["path"].startswith("/static/"):
+                    h.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
