@@ -1,0 +1,228 @@
+"""Every route × every role × own or foreign object, with the status each must answer.
+
+"Own" is enterprise A's object (A is in the cluster manager's cluster); "foreign" is enterprise
+B's. Objects outside a user's scope are 404, so that ids reveal nothing; objects a role may see
+but not change are 403; a route that is not for the role at all is 403; no session at all is a
+redirect to sign in (pages) or 401 (actions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assess import db
+from tests.web.conftest import World, build_world, csrf_of, make_client, sign_in
+
+ROLES = ["anonymous", "enterprise", "certifier", "cluster_manager", "admin"]
+PCT = "core.rd.digital_share"
+
+# (method, path, form data, {role: status}, {role: status for the foreign object} or None)
+# Paths use {a} for an assessment id, {e} for an enterprise id, {u} for a user id.
+E, C, M, AD, AN = "enterprise", "certifier", "cluster_manager", "admin", "anonymous"
+
+
+def codes(default: int, **by_role: int) -> dict[str, int]:
+    return {r: by_role.get(r, default) for r in ROLES}
+
+
+ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
+    ("GET", "/", {}, codes(303, certifier=200), None),
+    ("GET", "/assessments", {}, codes(403, enterprise=200, anonymous=303), None),
+    ("POST", "/assessments", {"year": "2019"}, codes(403, enterprise=303, anonymous=401), None),
+    (
+        "GET",
+        "/assessments/{a}",
+        {},
+        codes(200, certifier=404, anonymous=303),
+        codes(404, admin=200, anonymous=303),
+    ),
+    (
+        "GET",
+        f"/assessments/{{a}}/answers/{PCT}",
+        {},
+        codes(200, certifier=404, anonymous=303),
+        codes(404, admin=200, anonymous=303),
+    ),
+    (
+        "POST",
+        f"/assessments/{{a}}/answers/{PCT}",
+        {"version": "0", "value": "50"},
+        codes(403, enterprise=200, certifier=404, anonymous=401),
+        codes(404, admin=403, anonymous=401),
+    ),
+    (
+        "GET",
+        "/assessments/{a}/submit",
+        {},
+        codes(403, enterprise=200, anonymous=303),
+        codes(403, enterprise=404, anonymous=303),
+    ),
+    (
+        "POST",
+        "/assessments/{a}/submit",
+        {},
+        codes(403, enterprise=422, anonymous=401),
+        codes(403, enterprise=404, anonymous=401),
+    ),
+    (
+        "POST",
+        "/assessments/{a}/withdraw",
+        {},
+        codes(403, enterprise=409, anonymous=401),
+        codes(403, enterprise=404, anonymous=401),
+    ),
+    (
+        "GET",
+        "/assessments/{a}/report",
+        {},
+        codes(200, certifier=404, anonymous=303),
+        codes(404, admin=200, anonymous=303),
+    ),
+    (
+        "POST",
+        "/assessments/{a}/what-if",
+        {},
+        codes(200, certifier=404, anonymous=401),
+        codes(404, admin=200, anonymous=401),
+    ),
+    ("GET", "/enterprise", {}, codes(403, enterprise=200, anonymous=303), None),
+    (
+        "POST",
+        "/enterprise",
+        {"version": "1", "contact_name": "张三"},
+        codes(403, enterprise=200, anonymous=401),
+        None,
+    ),
+    ("GET", "/account/password", {}, codes(200, anonymous=303), None),
+    (
+        "POST",
+        "/account/password",
+        {"current": "wrong", "new": "x", "repeat": "x"},
+        codes(422, anonymous=401),
+        None,
+    ),
+    ("GET", "/cluster", {}, codes(403, cluster_manager=200, anonymous=303), None),
+    ("GET", "/admin/enterprises", {}, codes(403, admin=200, anonymous=303), None),
+    ("GET", "/admin/enterprises/new", {}, codes(403, admin=200, anonymous=303), None),
+    (
+        "POST",
+        "/admin/enterprises/new",
+        {"name": "x"},
+        codes(403, admin=422, anonymous=401),
+        None,
+    ),
+    (
+        "GET",
+        "/admin/enterprises/{e}",
+        {},
+        codes(403, admin=200, anonymous=303),
+        codes(403, admin=200, anonymous=303),
+    ),
+    (
+        "POST",
+        "/admin/enterprises/{e}",
+        {"version": "999"},
+        codes(403, admin=409, anonymous=401),
+        codes(403, admin=409, anonymous=401),
+    ),
+    ("GET", "/admin/users", {}, codes(403, admin=200, anonymous=303), None),
+    ("POST", "/admin/users", {"username": "x"}, codes(403, admin=422, anonymous=401), None),
+    (
+        "POST",
+        "/admin/users/{u}/active",
+        {"active": "true"},
+        codes(403, admin=303, anonymous=401),
+        None,
+    ),
+    (
+        "POST",
+        "/admin/users/{u}/password",
+        {"password": "short"},
+        codes(403, admin=422, anonymous=401),
+        None,
+    ),
+    ("GET", "/signin", {}, codes(200), None),
+    ("GET", "/healthz", {}, codes(200), None),
+    ("GET", "/ping", {}, codes(200), None),
+    ("GET", "/no/such/page", {}, codes(404), None),
+]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> Iterator[tuple[World, dict[str, tuple[TestClient, str]]]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('access') / 'web.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    world = build_world(engine)
+    clients: dict[str, tuple[TestClient, str]] = {}
+    for role in ROLES:
+        c = make_client(engine)
+        token = "" if role == AN else sign_in(c, world.users[role])
+        clients[role] = (c, token)
+    yield world, clients
+    engine.dispose()
+
+
+def _cases():
+    for method, path, data, own, foreign in ROUTES:
+        for role in ROLES:
+            yield pytest.param(
+                method, path, data, role, "own", own[role], id=f"{method} {path} {role} own"
+            )
+            if foreign is not None:
+                yield pytest.param(
+                    method,
+                    path,
+                    data,
+                    role,
+                    "foreign",
+                    foreign[role],
+                    id=f"{method} {path} {role} foreign",
+                )
+
+
+@pytest.mark.parametrize(("method", "path", "data", "role", "which", "expected"), list(_cases()))
+def test_route_answers_each_role_with_the_right_status(
+    setup, method, path, data, role, which, expected
+):
+    world, clients = setup
+    client, token = clients[role]
+    if role == AN and method == "POST":
+        token = csrf_of(client)  # a valid anonymous session: only signing in is missing
+    own = which == "own"
+    url = path.format(
+        a=(world.a_draft if own else world.b_draft).id,
+        e=(world.ent_a if own else world.ent_b).id,
+        u=2,  # enterprise B's user: enabling it again changes nothing
+    )
+    headers = {"X-CSRF-Token": token} if method == "POST" else {}
+    r = client.request(method, url, data=data or None, headers=headers)
+    assert r.status_code == expected, f"{method} {url} as {role}: {r.status_code}\n{r.text[:400]}"
+    if expected == 404 and which == "foreign":
+        assert world.ent_b.name not in r.text
+
+
+def test_every_route_of_the_app_is_in_the_table(setup):
+    _, clients = setup
+    app = clients["admin"][0].app
+    declared = {
+        (m, r.path)
+        for r in app.routes
+        for m in getattr(r, "methods", ()) or ()
+        if m != "HEAD" and not r.path.startswith("/static")
+    }
+    table = {
+        (
+            m,
+            p.replace("{a}", "{assessment_id}")
+            .replace("{e}", "{enterprise_id}")
+            .replace("{u}", "{user_id}")
+            .replace(PCT, "{question}"),
+        )
+        for m, p, *_ in ROUTES
+    }
+    table |= {("POST", "/signin"), ("POST", "/signout"), ("POST", "/lang")}  # tested elsewhere
+    assert declared <= table, f"routes missing from the access table: {sorted(declared - table)}"

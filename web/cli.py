@@ -1,0 +1,89 @@
+"""The ``assess`` command with its web commands: ``demo`` (one command to a working product)
+and ``serve`` (the application on the configured database, for real deployments)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlmodel import Session
+
+from assess import db
+from assess.cli import app
+from assess.cli import main as _assess_main
+from assess.demo import build_demo
+from assess.settings import Settings
+from web.app import create_app
+
+Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+Port = Annotated[int, typer.Option("--port", help="Port to listen on.")]
+
+
+@app.command("demo")
+def demo(
+    port: Port = 8000,
+    host: Host = "127.0.0.1",
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Folder of the demo's SQLite file.")
+    ] = Path("data/demo"),
+    serve_it: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve after preparing the data.")
+    ] = True,
+) -> None:
+    """Prepare a demo database (Jilin City, synthetic firms 2013–2020) and serve it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{(data_dir / 'assess.db').resolve()}"
+    started = time.perf_counter()
+    typer.echo(f"数据库 / database: {url}")
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with Session(engine) as session:
+        summary = build_demo(session)
+        session.commit()
+    took = time.perf_counter() - started
+    what = "已生成 / generated" if summary.created else "已存在 / already present"
+    typer.echo(
+        f"演示数据{what}: {summary.enterprises} 家企业 enterprises, "
+        f"{summary.assessments} 份评估 assessments ({took:.1f} s)"
+    )
+    rates = " ".join(f"{y}:{r:.0%}" for y, r in sorted(summary.adoption.items()))
+    typer.echo(f"两化融合应用普及率 IT adoption by year: {rates}")
+    typer.echo("")
+    typer.echo("演示账户 / demo accounts:")
+    for acc in summary.accounts:
+        typer.echo(f"  {acc.username:<18} {acc.password:<16} {acc.role:<16} {acc.scope_zh}")
+    typer.echo("")
+    if not serve_it:
+        engine.dispose()
+        return
+    settings = Settings(data_dir=data_dir, database_url=url)
+    typer.echo(f"打开 / open http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
+
+
+@app.command("serve")
+def serve(
+    port: Port = 8000,
+    host: Host = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+) -> None:
+    """Serve the application on the database ASSESS_DATABASE_URL names (migrate it first)."""
+    settings = Settings()  # refuses a production start with the default secret
+    db.upgrade(settings.url)
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def main() -> None:
+    """Entry point of the ``assess`` command (all commands, the web ones included)."""
+    _assess_main()
