@@ -1,0 +1,83 @@
+"""A real browser (Debian's Chromium, driven by Playwright) against the app served by uvicorn.
+
+The browser is never downloaded: it is /usr/bin/chromium (or ASSESS_CHROMIUM). Where it is
+missing these tests are skipped, unless ASSESS_REQUIRE_BROWSER=1 (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from assess import db
+from assess.settings import Settings
+from tests.web.conftest import World, build_world
+from web import create_app
+
+CHROMIUM = os.environ.get("ASSESS_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@dataclass
+class Live:
+    url: str
+    world: World
+    engine: object
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    """The app on a fresh SQLite file, served by uvicorn in a background thread."""
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    world = build_world(engine)
+    settings = Settings(secret_key="browser-test-secret-key-0123456789abcdef", data_dir=tmp_path)
+    app = create_app(settings, engine=engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield Live(f"http://127.0.0.1:{port}", world, engine)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("ASSESS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required but missing at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
