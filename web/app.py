@@ -21,7 +21,7 @@ from assess.errors import ServiceError
 from assess.settings import Settings
 from web import errors, i18n, labels
 from web.routes import account, admin, assessments, auth, home, report
-from web.security import SecurityHeaders, check_csrf
+from web.security import BodyLimit, SecurityHeaders, check_csrf
 from web.sessions import SessionMiddleware
 
 HERE = Path(__file__).parent
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
         idle_seconds=settings.session_idle_seconds,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
 
     app.add_exception_handler(ServiceError, errors.service_error)  # type: ignore[arg-type]
     app.add_exception_handler(errors.NotSignedIn, errors.not_signed_in)  # type: ignore[arg-type]

@@ -1,0 +1,194 @@
+"""The enterprise's pages over HTTP: start, submit with pledge, withdraw, report, what-if,
+profile; and the administrator's enterprise and user forms."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from sqlmodel import Session, select
+
+from assess.assessments import save_answer, start_assessment, submit
+from assess.models import Answer, Assessment, Enterprise, User
+from tests.conftest import ROOT
+from tests.db import factories
+from tests.web.conftest import sign_in
+
+EXAMPLE = json.loads((ROOT / "examples/answers/petrochemicals.json").read_text("utf-8"))["answers"]
+
+
+def fill(engine, assessment_id: int, answers=EXAMPLE) -> None:
+    with Session(engine) as s:
+        a = s.get(Assessment, assessment_id)
+        for qid, value in answers.items():
+            save_answer(s, a, qid, value, "", base_version=0, by_user=None)
+        s.commit()
+
+
+def chart(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert m
+    return json.loads(m.group(1))
+
+
+def test_submitting_needs_the_pledge_and_lists_missing_answers_with_links(client, world):
+    token = sign_in(client, world.users["enterprise"])
+    aid = world.a_draft.id
+    page = client.get(f"/assessments/{aid}/submit").text
+    assert f'href="/assessments/{aid}#q-core--infra--strategy"' in page
+    r = client.post(f"/assessments/{aid}/submit", data={"csrf_token": token, "pledge": "true"})
+    assert r.status_code == 422
+    assert 'data-code="missing_required"' in r.text
+    assert "#q-core--infra--strategy" in r.text
+
+
+def test_a_complete_assessment_is_submitted_locked_and_can_be_withdrawn(
+    client, world, sqlite_engine
+):
+    token = sign_in(client, world.users["enterprise"])
+    aid = world.a_draft.id
+    fill(sqlite_engine, aid)
+    r = client.post(f"/assessments/{aid}/submit", data={"csrf_token": token})
+    assert r.status_code == 422 and 'data-code="pledge"' in r.text
+    r = client.post(f"/assessments/{aid}/submit", data={"csrf_token": token, "pledge": "true"})
+    assert r.status_code == 303 and r.headers["location"] == f"/assessments/{aid}/report"
+    page = client.get(f"/assessments/{aid}").text
+    assert "<fieldset disabled>" in page and "hx-post" not in page.split('id="progress"')[0]
+    r = client.post(f"/assessments/{aid}/withdraw", data={"csrf_token": token})
+    assert r.status_code == 303
+    with Session(sqlite_engine) as s:
+        assert s.get(Assessment, aid).status == "draft"
+    history = client.get(f"/assessments/{aid}").text
+    assert history.count("<li>") >= 3  # draft, submitted, withdrawn
+
+
+def test_a_new_year_can_start_from_last_years_answers(client, world, sqlite_engine):
+    token = sign_in(client, world.users["enterprise"])
+    fill(sqlite_engine, world.a_draft.id)
+    r = client.post(
+        "/assessments", data={"csrf_token": token, "year": "2021", "copy_last_year": "true"}
+    )
+    assert r.status_code == 303
+    new_id = int(r.headers["location"].rsplit("/", 1)[1])
+    with Session(sqlite_engine) as s:
+        copied = s.exec(select(Answer).where(Answer.assessment_id == new_id)).all()
+    assert len(copied) == len(EXAMPLE)
+    r = client.post("/assessments", data={"csrf_token": token, "year": "2021"})
+    assert r.status_code == 409 and 'data-code="year_taken"' in r.text
+    r = client.post("/assessments", data={"csrf_token": token, "year": "1999"})
+    assert r.status_code == 422 and 'data-code="year"' in r.text
+
+
+def test_the_report_explains_the_stage_and_hides_the_peer_median_below_five_peers(
+    client, world, sqlite_engine
+):
+    sign_in(client, world.users["enterprise"])
+    aid = world.a_draft.id
+    fill(sqlite_engine, aid)
+    page = client.get(f"/assessments/{aid}/report").text
+    assert 'class="rules"' in page and "✓" in page and "✗" in page
+    assert "peer-hidden" in page
+    assert chart(page)["peer"] is None
+    # Five peers of the same sector and year submit: the median appears.
+    with Session(sqlite_engine) as s:
+        for _ in range(5):
+            ent = factories.enterprise(s, "petrochemicals", "basic_chem")
+            a = start_assessment(s, ent, 2020, by_user=None)
+            for qid, value in EXAMPLE.items():
+                save_answer(s, a, qid, value, "", base_version=0, by_user=None)
+            submit(s, a, pledge=True, by_user=None)
+        s.commit()
+    page = client.get(f"/assessments/{aid}/report").text
+    assert "peer-hidden" not in page
+    data = chart(page)
+    assert data["peer"] == data["self"]  # the peers answered alike
+    assert len(data["links"]) == 4 and len(data["aspects"]) == 5
+
+
+def test_what_if_recomputes_without_saving(client, world, sqlite_engine):
+    token = sign_in(client, world.users["enterprise"])
+    aid = world.a_draft.id
+    fill(sqlite_engine, aid)
+    page = client.get(f"/assessments/{aid}/report").text
+    first = re.search(r'name="apply" value="([^"]+)"', page).group(1)
+    with Session(sqlite_engine) as s:
+        before = {a.question: a.value for a in s.exec(select(Answer))}
+    form = {"apply": first, "csrf_token": token}
+    q = re.escape(first)
+    for name, value in re.findall(rf'name="({q}\.[a-z]+)" value="([^"]*)"', page):
+        form[name] = value
+    selected = re.search(rf'name="{q}\.value"[^>]*>.*?<option value="([^"]+)" selected', page, re.S)
+    if selected:
+        form[f"{first}.value"] = selected.group(1)
+    r = client.post(f"/assessments/{aid}/what-if", data=form, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert 'id="whatif-result"' in r.text and "whatif-overall" in r.text
+    with Session(sqlite_engine) as s:
+        assert {a.question: a.value for a in s.exec(select(Answer))} == before
+
+
+def test_an_enterprise_user_edits_its_contact_details_only(client, world, sqlite_engine):
+    token = sign_in(client, world.users["enterprise"])
+    r = client.post(
+        "/enterprise",
+        data={
+            "csrf_token": token,
+            "version": "1",
+            "contact_name": "王五",
+            "contact_phone": "0432-6220000",
+            "contact_email": "wang@example.cn",
+            "name": "改名企业",
+            "uscc": "91220200MA0000000X",
+        },
+    )
+    assert r.status_code == 200
+    with Session(sqlite_engine) as s:
+        ent = s.get(Enterprise, world.ent_a.id)
+        assert ent.contact_name == "王五" and ent.name == world.ent_a.name
+    # A form loaded before that save is stale now.
+    r = client.post(
+        "/enterprise", data={"csrf_token": token, "version": "1", "contact_name": "赵六"}
+    )
+    assert r.status_code == 409
+    assert "赵六" in r.text and "王五" in r.text  # mine kept on the form, theirs shown
+    r = client.post(
+        "/enterprise", data={"csrf_token": token, "version": "2", "contact_email": "not-mail"}
+    )
+    assert r.status_code == 422
+
+
+def test_an_administrator_creates_an_enterprise_and_its_user(client, world, sqlite_engine):
+    token = sign_in(client, world.users["admin"])
+    with Session(sqlite_engine) as s:
+        cluster = factories.region(s)["eco_food"].id
+    form = {
+        "csrf_token": token,
+        "name": "吉林市测试食品有限公司",
+        "uscc": "91220200MA0000000Z",
+        "sector": "food",
+        "cluster_id": str(cluster),
+        "staff_band": "20_299",
+    }
+    r = client.post("/admin/enterprises/new", data=form)
+    assert r.status_code == 422
+    assert 'data-code="uscc' in r.text  # the check character is wrong
+    assert "吉林市测试食品有限公司" in r.text  # what was typed is kept
+    from assess.uscc import make
+
+    form["uscc"] = make("91220200MA000000")
+    r = client.post("/admin/enterprises/new", data=form)
+    assert r.status_code == 303, re.findall(r'data-code="[^"]+"[^<]*', r.text)
+    r = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "food-user",
+            "role": "enterprise",
+            "password": "Spring-harvest-42",
+            "enterprise_uscc": form["uscc"],
+        },
+    )
+    assert r.status_code == 303
+    with Session(sqlite_engine) as s:
+        user = s.exec(select(User).where(User.username == "food-user")).one()
+        assert s.get(Enterprise, user.enterprise_id).name == "吉林市测试食品有限公司"

@@ -1,0 +1,129 @@
+"""Sessions, sign-in, throttling, headers and limits, seen from outside over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from assess.settings import Settings
+from tests.web.conftest import PASSWORD, csrf_of, make_client, sign_in
+from web import create_app
+
+
+def test_every_page_carries_a_strict_content_security_policy(client, world):
+    r = client.get("/signin")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in r.text  # no inline scripts anywhere
+    assert r.headers["vary"] == "HX-Request"
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(sqlite_engine, world):
+    first = make_client(sqlite_engine).get("/signin").headers["set-cookie"]
+    assert "HttpOnly" in first and "SameSite=Lax" in first and "Secure" not in first
+    secure = make_client(sqlite_engine)
+    secure.base_url = secure.base_url.copy_with(scheme="https")
+    assert "Secure" in secure.get("/signin").headers["set-cookie"]
+
+
+def test_a_production_start_refuses_the_default_secret_key(monkeypatch):
+    monkeypatch.setenv("ASSESS_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="ASSESS_SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("ASSESS_SECRET_KEY", "short")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_signing_out_ends_the_session(client, world):
+    token = sign_in(client, world.users["enterprise"])
+    assert client.get("/assessments").status_code == 200
+    r = client.post("/signout", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
+    assert client.get("/assessments").status_code == 303
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_for_a_while(client, world):
+    name = world.users["enterprise"]
+    statuses, texts = [], []
+    for _ in range(12):
+        token = csrf_of(client)
+        r = client.post(
+            "/signin", data={"username": name, "password": "wrong-password", "csrf_token": token}
+        )
+        statuses.append(r.status_code)
+        texts.append(r.text)
+        if r.status_code == 429:
+            break
+    assert statuses[0] == 401
+    assert "用户名或密码错误" in texts[0]
+    assert statuses[-1] == 429, statuses
+    assert int(r.headers["retry-after"]) > 0
+    assert "秒后再试" in r.text
+    # Even the right password waits until the lock ends.
+    token = csrf_of(client)
+    r = client.post("/signin", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 429
+
+
+def test_sign_in_only_redirects_to_pages_of_this_site(client, world):
+    for target, expected in (
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/assessments", "/assessments"),
+    ):
+        c = make_client(client.app.state.engine)
+        token = csrf_of(c)
+        r = c.post(
+            "/signin",
+            data={
+                "username": world.users["enterprise"],
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": target,
+            },
+        )
+        assert r.headers["location"] == expected
+
+
+def test_changing_the_password_signs_out_other_sessions(sqlite_engine, world):
+    name = world.users["enterprise"]
+    mine, other = make_client(sqlite_engine), make_client(sqlite_engine)
+    token = sign_in(mine, name)
+    sign_in(other, name)
+    r = mine.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "new": "a-new-pass-2026",
+            "repeat": "a-new-pass-2026",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 200
+    assert mine.get("/assessments").status_code == 200  # this session goes on
+    assert other.get("/assessments").status_code == 303  # the other one must sign in again
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(client, world):
+    token = sign_in(client, world.users["enterprise"])
+    r = client.post(
+        f"/assessments/{world.a_draft.id}/answers/core.rd.digital_share",
+        data={"version": "0", "value": "1", "comment": "x" * 2_000_000},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert r.status_code == 413
+    assert "too large" in r.text
+
+
+def test_an_unexpected_error_shows_a_message_and_no_trace(client, world):
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    client.app.add_api_route("/boom", boom)
+    r = client.get("/boom")
+    assert r.status_code == 500
+    assert "secret internals" not in r.text and "Traceback" not in r.text
+    assert "服务器内部错误" in r.text
