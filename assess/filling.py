@@ -168,4 +168,5 @@ def value_text(question: QuestionBase, value: Any, en: bool) -> str:
         return f"{number_text(value.get('numerator'))} / {number_text(value.get('denominator'))}"
     if isinstance(value, str):
         return options.get(value, value)
-    return number_text(value)
+    f = float(value)
+    return str(int(f)) if f.is_integer() else f"{f:.6g}"  # a computed ratio: 1.32353, not more

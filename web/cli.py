@@ -34,6 +34,9 @@ def demo(
     ] = True,
 ) -> None:
     """Prepare a demo database (Jilin City, synthetic firms 2013–2020) and serve it."""
+    if Settings().environment == "production":
+        typer.echo("生产环境不能运行演示 / the demo does not run in production", err=True)
+        raise typer.Exit(2)
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(data_dir / 'assess.db').resolve()}"
     started = time.perf_counter()

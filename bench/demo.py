@@ -1,0 +1,108 @@
+"""Time ``assess.demo.build_demo`` on a fresh database (prints figures; not a test).
+
+What is measured, each on a new migrated database (a SQLite file in a temporary folder unless
+--url names another):
+
+* build   - the first ``build_demo`` call and its commit: region, population, scores, accounts;
+* rerun   - a second call on the same database, which must find everything and write nothing;
+
+and the summary it returns: firms, assessments, and IT adoption per year and per cluster in 2020.
+
+    python bench/demo.py [--enterprises 420] [--seed 2014] [--repeat 1] [--url URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+# bench/scoring.py would shadow the scoring package: drop this folder from the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+from sqlmodel import Session, col, select  # noqa: E402
+
+from assess import db  # noqa: E402
+from assess.demo import build_demo  # noqa: E402
+from assess.models import Assessment, Cluster, Enterprise, ScoreRecord  # noqa: E402
+
+
+def _cluster_adoption(session: Session, year: int) -> dict[str, float]:
+    rows = session.exec(
+        select(Cluster.code, ScoreRecord.it_adopter)
+        .join(Enterprise, col(Enterprise.cluster_id) == col(Cluster.id))
+        .join(Assessment, col(Assessment.enterprise_id) == col(Enterprise.id))
+        .join(ScoreRecord, col(ScoreRecord.assessment_id) == col(Assessment.id))
+        .where(Assessment.year == year)
+    ).all()
+    flags: dict[str, list[bool]] = defaultdict(list)
+    for code, adopter in rows:
+        flags[code].append(bool(adopter))
+    return {k: round(sum(v) / len(v), 3) for k, v in sorted(flags.items())}
+
+
+def _once(url: str | None, enterprises: int, seed: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = url or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        try:
+            t0 = time.perf_counter()
+            with Session(engine) as s:
+                first = build_demo(s, seed=seed, enterprises=enterprises)
+                s.commit()
+            t1 = time.perf_counter()
+            with Session(engine) as s:
+                again = build_demo(s, seed=seed, enterprises=enterprises)
+                s.commit()
+                by_cluster = _cluster_adoption(s, 2020)
+            t2 = time.perf_counter()
+        finally:
+            engine.dispose()
+    assert again.created is False and again.assessments == first.assessments
+    return {
+        "build_s": t1 - t0,
+        "rerun_s": t2 - t1,
+        "enterprises": first.enterprises,
+        "assessments": first.assessments,
+        "adoption": {y: round(v, 3) for y, v in first.adoption.items()},
+        "adoption_2020_by_cluster": by_cluster,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--enterprises", type=int, default=420)
+    ap.add_argument("--seed", type=int, default=2014)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--url", default=None, help="an empty database (default: a new SQLite file)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    runs = [_once(args.url, args.enterprises, args.seed) for _ in range(args.repeat)]
+    out = {
+        **runs[-1],
+        "build_s": statistics.median(r["build_s"] for r in runs),
+        "rerun_s": statistics.median(r["rerun_s"] for r in runs),
+        "repeat": args.repeat,
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"build   {out['build_s']:.1f} s (median of {args.repeat})")
+    print(f"rerun   {out['rerun_s']:.2f} s")
+    print(f"firms   {out['enterprises']}, assessments {out['assessments']}")
+    print("adoption " + "  ".join(f"{y}: {v:.0%}" for y, v in out["adoption"].items()))
+    print("2020 by cluster:")
+    for code, rate in out["adoption_2020_by_cluster"].items():
+        print(f"  {code:<18} {rate:.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""The demo population on SQLite and PostgreSQL: its shape, its scores, its accounts, reruns."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from assess import assessments as svc
+from assess import db
+from assess.accounts import authenticate, check_password_policy
+from assess.compile import shipped_catalog, spec_for
+from assess.demo import CERTIFICATION_BODY, DEMO_PASSWORD, DemoSummary, build_demo
+from assess.enterprises import update_enterprise
+from assess.models import (
+    Answer,
+    Assessment,
+    CertificationBody,
+    Cluster,
+    Enterprise,
+    Park,
+    Role,
+    ScoreRecord,
+    Status,
+    StatusChange,
+    User,
+    UserCluster,
+)
+from scoring import LINKS, encode_answers, score
+
+SMALL = 24  # firms, where the size of the population is not the point
+TABLES = (
+    Cluster,
+    Park,
+    CertificationBody,
+    Enterprise,
+    Assessment,
+    Answer,
+    ScoreRecord,
+    StatusChange,
+    User,
+    UserCluster,
+)
+
+
+def _build(engine: sa.Engine, **kw) -> DemoSummary:
+    with Session(engine) as s:
+        summary = build_demo(s, **kw)
+        s.commit()
+    return summary
+
+
+def _counts(s: Session) -> dict[str, int]:
+    return {t.__name__: s.exec(select(func.count()).select_from(t)).one() for t in TABLES}
+
+
+# The full-size population takes a while to build; its shape does not depend on the database.
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_the_default_demo_covers_every_cluster_and_questionnaire_and_tells_the_adoption_story(
+    engine,
+):
+    summary = _build(engine)
+    assert summary.created and summary.enterprises >= 400
+    with Session(engine) as s:
+        firms = s.exec(select(Enterprise)).all()
+        clusters = {c.id: c.code for c in s.exec(select(Cluster))}
+        assert len(firms) == summary.enterprises
+        assert {clusters[f.cluster_id] for f in firms} == set(clusters.values())
+        assert {f.sector for f in firms} == set(shipped_catalog().versions())
+        per_sector = Counter(f.sector for f in firms)
+        assert per_sector["pharma"] >= 5
+        # Most firms keep their cluster's questionnaire; a few do not.
+        defaults = {c.id: c.default_sector for c in s.exec(select(Cluster))}
+        off = sum(f.sector != defaults[f.cluster_id] for f in firms)
+        assert 0.03 * len(firms) < off < 0.15 * len(firms)
+        assert {f.staff_band for f in firms} == {"lt20", "20_299", "300_999", "ge1000"}
+        assert len({f.name for f in firms}) == len(firms)
+
+        years = s.exec(select(Assessment.enterprise_id, Assessment.year)).all()
+        first = defaultdict(lambda: 9999)
+        for ent, year in years:
+            first[ent] = min(first[ent], year)
+        assert len(years) == summary.assessments
+        assert {y for _, y in years} == set(range(2013, 2021))
+        late = [e for e, y in first.items() if y >= 2015]
+        assert 0 < len(late) < 0.2 * len(firms)
+
+        rows = s.exec(
+            select(Cluster.code, Assessment.year, ScoreRecord.it_adopter, ScoreRecord.stage)
+            .join(Enterprise, col(Enterprise.cluster_id) == col(Cluster.id))
+            .join(Assessment, col(Assessment.enterprise_id) == col(Enterprise.id))
+            .join(ScoreRecord, col(ScoreRecord.assessment_id) == col(Assessment.id))
+        ).all()
+    rates = summary.adoption
+    assert sorted(rates) == list(range(2013, 2021))
+    assert 0.45 <= rates[2013] <= 0.55
+    assert all(rates[y] < rates[y + 1] for y in range(2013, 2020))
+    by_cluster: dict[str, list[bool]] = defaultdict(list)
+    for code, year, adopter, _ in rows:
+        if year == 2020:
+            by_cluster[code].append(adopter)
+    share = {k: sum(v) / len(v) for k, v in by_cluster.items()}
+    assert any(v > 0.70 for v in share.values()), share
+    assert any(v < 0.70 for v in share.values()), share
+    stages_2020 = Counter(stage for _, year, _, stage in rows if year == 2020)
+    assert {"initial", "single_coverage", "integration", "innovation"} <= set(stages_2020)
+    assert "undetermined" not in {stage for *_, stage in rows}
+
+
+def test_firms_sit_in_their_clusters_lead_park_and_pass_the_enterprise_checks(engine):
+    _build(engine, enterprises=SMALL)
+    region = shipped_catalog().regions["jilin_city"]
+    lead = {c: p.id for p in region.parks for c in p.lead_clusters}
+    with Session(engine) as s:
+        clusters = {c.id: c.code for c in s.exec(select(Cluster))}
+        parks = {p.id: p.code for p in s.exec(select(Park))}
+        for ent in s.exec(select(Enterprise)).all():
+            code = clusters[ent.cluster_id]
+            assert ent.park_id is None or parks[ent.park_id] == lead.get(code)
+            assert ent.name.startswith("吉林") and ent.name.endswith("公司")
+            assert ent.contact_name and ent.contact_phone
+            fields = (
+                "name",
+                "uscc",
+                "sector",
+                "cluster_id",
+                "park_id",
+                "staff_band",
+                "contact_name",
+                "contact_phone",
+                "contact_email",
+            )
+            # The service refuses anything invalid (credit code, phone, band, park, sector).
+            update_enterprise(
+                s,
+                ent,
+                ent.version,
+                {k: getattr(ent, k) for k in fields},
+                contact_only=False,
+            )
+            assert ent.uscc.startswith("91220200")
+        s.rollback()
+
+
+def test_running_it_again_creates_nothing_and_reports_the_same_population(engine):
+    first = _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        before = _counts(s)
+    again = _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        assert _counts(s) == before
+    assert first.created and not again.created
+    assert (again.enterprises, again.assessments) == (first.enterprises, first.assessments)
+    assert again.accounts == first.accounts and again.adoption == first.adoption
+    assert before["User"] == 4 and before["Enterprise"] == SMALL
+
+
+def test_a_larger_demo_adds_only_the_new_firms(engine):
+    small = _build(engine, enterprises=8)
+    with Session(engine) as s:
+        kept = {e.uscc: e.id for e in s.exec(select(Enterprise))}
+    larger = _build(engine, enterprises=12)
+    with Session(engine) as s:
+        now = {e.uscc: e.id for e in s.exec(select(Enterprise))}
+    assert larger.created and larger.enterprises == 12 and len(now) == 12
+    assert {k: now[k] for k in kept} == kept
+    assert larger.assessments > small.assessments
+    assert not _build(engine, enterprises=12).created
+
+
+def test_a_demo_needs_at_least_one_firm(engine):
+    with Session(engine) as s, pytest.raises(ValueError):
+        build_demo(s, enterprises=0)
+
+
+def test_missing_demo_accounts_are_created_again_and_nothing_else(engine):
+    _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        admin = s.exec(select(User).where(User.username == "demo-admin")).one()
+        s.delete(admin)
+        s.commit()
+        before = _counts(s)
+    summary = _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        after = _counts(s)
+    assert not summary.created
+    assert after == {**before, "User": before["User"] + 1}
+    assert [a.username for a in summary.accounts] == [
+        "demo-enterprise",
+        "demo-certifier",
+        "demo-cluster",
+        "demo-admin",
+    ]
+
+
+def _population(engine: sa.Engine) -> list[tuple]:
+    with Session(engine) as s:
+        q = (
+            select(Enterprise.uscc, Enterprise.name, Enterprise.sector, Assessment.year)
+            .add_columns(Answer.question, Answer.value)
+            .join(Assessment, col(Assessment.enterprise_id) == col(Enterprise.id))
+            .join(Answer, col(Answer.assessment_id) == col(Assessment.id))
+        )
+        # Values compare with ==: SQLite hands a stored 30.0 back as 30 (NUMERIC affinity).
+        return sorted((tuple(r) for r in s.exec(q).all()), key=lambda r: r[:5])
+
+
+def test_the_same_seed_gives_the_same_population_and_another_seed_a_new_one(engine, tmp_path: Path):
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    db.upgrade(other_url)
+    other = db.make_engine(other_url)
+    try:
+        a = _build(engine, seed=7, enterprises=12)
+        b = _build(other, seed=7, enterprises=12)
+        assert _population(engine) == _population(other)
+        assert (a.assessments, a.adoption) == (b.assessments, b.adoption)
+        c = _build(engine, seed=8, enterprises=12)
+        assert c.created and c.enterprises == 12
+        with Session(engine) as s:
+            assert s.exec(select(func.count()).select_from(Enterprise)).one() == 24
+    finally:
+        other.dispose()
+
+
+def test_every_stored_card_equals_a_fresh_score_of_the_stored_answers(engine):
+    _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        done = s.exec(select(Assessment).order_by(col(Assessment.id))).all()
+        assert done
+        for a in done[::3]:
+            rec = s.exec(select(ScoreRecord).where(ScoreRecord.assessment_id == a.id)).one()
+            card = score(svc.spec_of(a), svc.raw_answers(svc.answers_of(s, a)))
+            assert rec.card == card.model_dump(mode="json")
+            assert rec.kind == "self" and rec.content_hash == card.content_hash
+            assert (rec.overall, rec.stage, rec.it_adopter) == (
+                card.overall,
+                card.stage,
+                card.it_adopter,
+            )
+            assert rec.it_links == len(card.it_links) and rec.missing_required == 0
+            assert [getattr(rec, f"link_{k}") for k in LINKS] == [card.links[k] for k in LINKS]
+            assert {k: getattr(rec, f"aspect_{k}") for k in card.aspects} == card.aspects
+
+
+def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_created_one(engine):
+    _build(engine, enterprises=SMALL)
+    versions = shipped_catalog().versions()
+    with Session(engine) as s:
+        sectors = {e.id: e.sector for e in s.exec(select(Enterprise))}
+        history: dict[int, list[tuple]] = defaultdict(list)
+        for h in s.exec(select(StatusChange).order_by(col(StatusChange.id))):
+            history[h.assessment_id].append((h.from_status, h.to_status, h.by_user))
+        overall = []
+        for a in s.exec(select(Assessment)).all():
+            spec = spec_for(a.questionnaire, a.questionnaire_version)
+            assert a.questionnaire == sectors[a.enterprise_id]
+            assert a.questionnaire_version == versions[a.questionnaire][-1]
+            assert a.content_hash == spec.content_hash == svc.spec_of(a).content_hash
+            assert (a.status, a.version) == (Status.submitted, 2)
+            assert a.submitted_at is not None and a.created_at < a.submitted_at
+            assert a.created_at.year == a.year
+            assert history[a.id] == [(None, "draft", None), ("draft", "submitted", None)]
+            answers = svc.raw_answers(svc.answers_of(s, a))
+            encode_answers(spec, answers)  # raises on any invalid answer
+            card = svc.card_of(s, a)
+            assert card.missing_required == [] and card.stage != "undetermined"
+            overall.append(round(card.overall))
+        assert len(set(overall)) > 15  # scores spread out, not one template
+
+
+def test_each_demo_account_signs_in_with_the_demo_password_and_sees_its_scope(engine):
+    summary = _build(engine, enterprises=SMALL)
+    by_name = {a.username: a for a in summary.accounts}
+    assert sorted(by_name) == ["demo-admin", "demo-certifier", "demo-cluster", "demo-enterprise"]
+    with Session(engine) as s:
+        for account in summary.accounts:
+            assert account.password == DEMO_PASSWORD
+            assert check_password_policy(DEMO_PASSWORD, account.username) == []
+            result = authenticate(s, account.username, DEMO_PASSWORD, "127.0.0.1")
+            assert result.ok and result.user is not None
+            assert result.user.role == account.role
+        s.commit()
+
+        users = {u.username: u for u in s.exec(select(User))}
+        firm = s.get(Enterprise, users["demo-enterprise"].enterprise_id)
+        assert firm is not None and firm.sector == "petrochemicals"
+        cluster = s.get(Cluster, firm.cluster_id)
+        assert cluster is not None and cluster.code == "fine_chem"
+        assert by_name["demo-enterprise"].scope_zh == firm.name
+        own = svc.assessments_of(s, firm.id or 0)
+        assert sorted(a.year for a in own) == list(range(2013, 2021))
+
+        body = s.get(CertificationBody, users["demo-certifier"].cert_body_id)
+        assert body is not None and body.name == CERTIFICATION_BODY
+        assert users["demo-certifier"].role == Role.certifier
+
+        managed = s.exec(
+            select(Cluster.code)
+            .join(UserCluster, col(UserCluster.cluster_id) == col(Cluster.id))
+            .where(UserCluster.user_id == users["demo-cluster"].id)
+        ).all()
+        assert 2 <= len(managed) <= 3
+        for code in managed:
+            name = s.exec(select(Cluster.name_zh).where(Cluster.code == code)).one()
+            assert name in by_name["demo-cluster"].scope_zh
+
+        admin = users["demo-admin"]
+        assert admin.role == Role.admin and admin.enterprise_id is None
+        assert admin.cert_body_id is None
+
+
+def test_the_demo_enterprise_can_start_2021_from_its_2020_answers(engine):
+    _build(engine, enterprises=SMALL)
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == "demo-enterprise")).one()
+        firm = s.get(Enterprise, user.enterprise_id)
+        assert firm is not None
+        last = next(a for a in svc.assessments_of(s, firm.id or 0) if a.year == 2020)
+        new = svc.start_assessment(s, firm, 2021, by_user=user.id, copy_last_year=True)
+        assert (new.questionnaire, new.questionnaire_version, new.content_hash) == (
+            last.questionnaire,
+            last.questionnaire_version,
+            last.content_hash,
+        )
+        assert svc.raw_answers(svc.answers_of(s, new)) == svc.raw_answers(svc.answers_of(s, last))
+        card = svc.submit(s, new, pledge=True, by_user=user.id)
+        assert card.missing_required == []
+        s.commit()
