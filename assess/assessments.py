@@ -308,11 +308,8 @@ def _touch(session: Session, a: Assessment) -> None:
     session.add(a)
 
 
-def store_card(session: Session, a: Assessment, card: ScoreCard, kind: str = "self") -> None:
-    """Keep the ScoreCard with the assessment (one per kind), headline figures as columns."""
-    rec = session.exec(
-        select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == kind)
-    ).first()
+def score_fields(card: ScoreCard) -> dict[str, Any]:
+    """The ScoreRecord columns of a card: headline figures, and the whole card as JSON."""
     fields: dict[str, Any] = {
         "content_hash": card.content_hash,
         "overall": card.overall,
@@ -321,12 +318,20 @@ def store_card(session: Session, a: Assessment, card: ScoreCard, kind: str = "se
         "it_links": len(card.it_links),
         "missing_required": len(card.missing_required),
         "card": card.model_dump(mode="json"),
-        "computed_at": utcnow(),
     }
     for k in LINKS:
         fields[f"link_{k}"] = card.links[k]
     for k, v in card.aspects.items():
         fields[f"aspect_{k}"] = v
+    return fields
+
+
+def store_card(session: Session, a: Assessment, card: ScoreCard, kind: str = "self") -> None:
+    """Keep the ScoreCard with the assessment (one per kind), headline figures as columns."""
+    rec = session.exec(
+        select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == kind)
+    ).first()
+    fields = {**score_fields(card), "computed_at": utcnow()}
     if rec is None:
         rec = ScoreRecord(assessment_id=a.id or 0, kind=kind, **fields)
     else:

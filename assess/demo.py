@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from assess.accounts import create_user
+from assess.assessments import score_fields
 from assess.compile import shipped_catalog, spec_for
 from assess.models import (
     Answer,
@@ -59,7 +60,7 @@ from assess.models import (
 from assess.region import load_region
 from assess.schema import Ratio
 from assess.uscc import ALPHABET, make
-from scoring import LINKS, Question, ScoreCard, Spec, encode_answers, score
+from scoring import Question, Spec, encode_answers, score
 from scoring.engine import visibility
 
 #: The one password of every demo account: for demo databases only, as anyone can read it here.
@@ -532,24 +533,6 @@ def _at(year: int, day: float) -> datetime:
     return datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=day)
 
 
-def _score_fields(card: ScoreCard) -> dict[str, Any]:
-    """The ScoreRecord columns for a card, as ``assessments.store_card`` fills them."""
-    fields: dict[str, Any] = {
-        "content_hash": card.content_hash,
-        "overall": card.overall,
-        "stage": card.stage,
-        "it_adopter": card.it_adopter,
-        "it_links": len(card.it_links),
-        "missing_required": len(card.missing_required),
-        "card": card.model_dump(mode="json"),
-    }
-    for k in LINKS:
-        fields[f"link_{k}"] = card.links[k]
-    for k, v in card.aspects.items():
-        fields[f"aspect_{k}"] = v
-    return fields
-
-
 def _write(
     session: Session,
     firms: list[_Firm],
@@ -634,7 +617,7 @@ def _write(
                 }
             )
         records.append(
-            {"assessment_id": a, "kind": "self", "computed_at": done, **_score_fields(card)}
+            {"assessment_id": a, "kind": "self", "computed_at": done, **score_fields(card)}
         )
     session.execute(sa.insert(StatusChange), changes)
     session.execute(sa.insert(Answer), answer_rows)
