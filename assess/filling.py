@@ -18,13 +18,14 @@ from scoring.engine import evaluate, visibility
 
 
 @lru_cache(maxsize=64)
-def _compose(questionnaire: str, version: int) -> Questionnaire:
+def questionnaire_of_version(questionnaire: str, version: int) -> Questionnaire:
+    """A shipped questionnaire version, composed once per process."""
     return shipped_catalog().compose(questionnaire, version)
 
 
 def questionnaire_of(a: Assessment) -> Questionnaire:
     """The composed questionnaire (texts, help, units, sections) the assessment is pinned to."""
-    return _compose(a.questionnaire, a.questionnaire_version)
+    return questionnaire_of_version(a.questionnaire, a.questionnaire_version)
 
 
 def visible_ids(spec: Spec, raw: dict[str, Any]) -> set[str]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from assess.assessments import answers_of, raw_answers, spec_of
-from assess.compile import shipped_catalog
+from assess.filling import questionnaire_of_version
 from assess.models import Assessment, ScoreRecord, Status
 from scoring import LINKS, ScoreCard, score
 
@@ -33,9 +34,10 @@ class Names:
     sector: tuple[str, str]
 
 
+@lru_cache(maxsize=64)
 def names_of(questionnaire: str, version: int) -> Names:
     """The display names a report of this questionnaire version uses."""
-    q = shipped_catalog().compose(questionnaire, version)
+    q = questionnaire_of_version(questionnaire, version)
     m = q.methodology
     return Names(
         links={x.id: (x.name.zh, x.name.en) for x in m.links},
