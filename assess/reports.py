@@ -72,8 +72,10 @@ class Peers:
 
 def peers_of(session: Session, a: Assessment, overall: float) -> Peers:
     """Median link scores of the peers, only when there are at least MIN_PEERS of them."""
+    # Only the headline columns: decoding every peer's stored card would cost far more.
+    columns = [col(ScoreRecord.overall), *(col(getattr(ScoreRecord, f"link_{k}")) for k in LINKS)]
     q = (
-        select(ScoreRecord)
+        select(*columns)
         .join(Assessment, col(Assessment.id) == ScoreRecord.assessment_id)
         .where(
             Assessment.questionnaire == a.questionnaire,
@@ -83,20 +85,19 @@ def peers_of(session: Session, a: Assessment, overall: float) -> Peers:
             ScoreRecord.kind == "self",
         )
     )
-    recs = list(session.exec(q))
-    if len(recs) < MIN_PEERS:
-        return Peers(count=len(recs), shown=False)
+    rows = list(session.exec(q))
+    if len(rows) < MIN_PEERS:
+        return Peers(count=len(rows), shown=False)
     links: dict[str, float | None] = {}
-    for k in LINKS:
-        vals = [v for r in recs if (v := getattr(r, f"link_{k}")) is not None]
+    for i, k in enumerate(LINKS, start=1):
+        vals = [r[i] for r in rows if r[i] is not None]
         links[k] = statistics.median(vals) if vals else None
-    rank = 1 + sum(1 for r in recs if r.overall > overall)
     return Peers(
-        count=len(recs),
+        count=len(rows),
         shown=True,
         links=links,
-        overall=statistics.median(r.overall for r in recs),
-        rank=rank,
+        overall=statistics.median(r[0] for r in rows),
+        rank=1 + sum(1 for r in rows if r[0] > overall),
     )
 
 
