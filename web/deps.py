@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 from typing import Annotated
 
@@ -22,10 +22,19 @@ class NotSignedIn(Exception):
         super().__init__("not signed in")
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request; the route commits what it changes."""
-    with Session(request.app.state.engine) as session:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One database session per request; the route commits what it changes.
+
+    A transaction must never stay open while its request waits for a worker thread: with
+    SQLite every transaction holds the database lock, and the threads are busy waiting for it.
+    So the session is closed here on the event loop (no thread needed), and current_user ends
+    its read before the route's own thread starts.
+    """
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
@@ -36,7 +45,7 @@ def password_stamp(user: User) -> int:
     t = user.password_changed_at
     if t.tzinfo is None:  # SQLite hands back naive datetimes; they are stored in UTC
         t = t.replace(tzinfo=UTC)
-    return int(t.timestamp())
+    return round(t.timestamp() * 1_000_000)  # microseconds: two changes a second apart differ
 
 
 def sign_in(request: Request, user: User) -> None:
@@ -64,6 +73,7 @@ def current_user(request: Request, db: SessionDep) -> User:
     if user is None or not user.is_active or request.session.get("pwc") != password_stamp(user):
         sign_out(request)
         raise NotSignedIn(expired=True)
+    db.commit()  # end the read here: see get_db
     request.state.user = user
     return user
 
