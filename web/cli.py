@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from assess import db
@@ -20,6 +21,16 @@ from web.app import create_app
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", help="Port to listen on.")]
+
+
+def _settings() -> Settings:
+    """The environment's settings, or a plain message and exit status 2 when they are wrong."""
+    try:
+        return Settings()  # refuses a production start with the default secret
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(str(err.get("ctx", {}).get("error") or err["msg"]), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("demo")
@@ -34,7 +45,7 @@ def demo(
     ] = True,
 ) -> None:
     """Prepare a demo database (Jilin City, synthetic firms 2013–2020) and serve it."""
-    if Settings().environment == "production":
+    if _settings().environment == "production":
         typer.echo("生产环境不能运行演示 / the demo does not run in production", err=True)
         raise typer.Exit(2)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +85,7 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
 ) -> None:
     """Serve the application on the database ASSESS_DATABASE_URL names (migrate it first)."""
-    settings = Settings()  # refuses a production start with the default secret
+    settings = _settings()
     db.upgrade(settings.url)
     uvicorn.run(
         "web.app:create_app",
