@@ -98,5 +98,13 @@ def require(*roles: Role) -> Callable[[User], User]:
     return check
 
 
+async def form_fields(request: Request) -> dict[str, list[str]]:
+    """Every field of a posted form, each as the list of its values."""
+    form = await request.form()
+    return {k: [str(v) for v in form.getlist(k)] for k in form}
+
+
+FormFields = Annotated[dict[str, list[str]], Depends(form_fields)]
+
 EnterpriseUser = Annotated[User, Depends(require(Role.enterprise))]
 AdminUser = Annotated[User, Depends(require(Role.admin))]

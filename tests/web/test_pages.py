@@ -192,3 +192,30 @@ def test_an_administrator_creates_an_enterprise_and_its_user(client, world, sqli
     with Session(sqlite_engine) as s:
         user = s.exec(select(User).where(User.username == "food-user")).one()
         assert s.get(Enterprise, user.enterprise_id).name == "吉林市测试食品有限公司"
+
+
+def test_an_administrator_edits_an_enterprise_and_a_stale_form_is_refused(
+    client, world, sqlite_engine
+):
+    token = sign_in(client, world.users["admin"])
+    ent = world.ent_a
+    form = {
+        "csrf_token": token,
+        "version": "1",
+        "name": "甲化工集团有限公司",
+        "uscc": ent.uscc,
+        "sector": ent.sector,
+        "cluster_id": str(ent.cluster_id),
+        "park_id": "",
+        "staff_band": "ge1000",
+    }
+    r = client.post(f"/admin/enterprises/{ent.id}", data=form)
+    assert r.status_code == 303
+    with Session(sqlite_engine) as s:
+        saved = s.get(Enterprise, ent.id)
+        assert (saved.name, saved.staff_band, saved.version) == ("甲化工集团有限公司", "ge1000", 2)
+    r = client.post(f"/admin/enterprises/{ent.id}", data={**form, "name": "又一个名字"})
+    assert r.status_code == 409
+    assert "又一个名字" in r.text  # the typed value stays on the form
+    with Session(sqlite_engine) as s:
+        assert s.get(Enterprise, ent.id).name == "甲化工集团有限公司"

@@ -14,7 +14,7 @@ from assess.enterprises import ADMIN_FIELDS, create_enterprise, get_enterprise, 
 from assess.errors import Conflict, Invalid, NotFound, Problem
 from assess.models import CertificationBody, Cluster, Enterprise, Park, Role, StaffBand, User
 from web import htmx
-from web.deps import AdminUser, SessionDep
+from web.deps import AdminUser, FormFields, SessionDep
 
 router = APIRouter(prefix="/admin")
 Text = Annotated[str, Form(max_length=300)]
@@ -59,31 +59,19 @@ def _blank() -> dict[str, Any]:
     return dict.fromkeys(ADMIN_FIELDS, "")
 
 
-def _typed(
-    name: str,
-    uscc: str,
-    sector: str,
-    cluster_id: str,
-    park_id: str,
-    staff_band: str,
-    contact_name: str,
-    contact_phone: str,
-    contact_email: str,
-) -> dict[str, Any]:
-    def as_id(v: str) -> int | None:
-        return int(v) if v.strip().isdigit() else None
+def _typed(fields: dict[str, list[str]]) -> dict[str, Any]:
+    """The enterprise form as typed: text trimmed to 300 characters, ids as numbers or None."""
 
-    return {
-        "name": name,
-        "uscc": uscc,
-        "sector": sector,
-        "cluster_id": as_id(cluster_id),
-        "park_id": as_id(park_id),
-        "staff_band": staff_band,
-        "contact_name": contact_name,
-        "contact_phone": contact_phone,
-        "contact_email": contact_email,
-    }
+    def text(name: str) -> str:
+        return (fields.get(name) or [""])[0][:300]
+
+    def as_id(name: str) -> int | None:
+        v = text(name).strip()
+        return int(v) if v.isdigit() else None
+
+    typed: dict[str, Any] = {k: text(k) for k in ADMIN_FIELDS}
+    typed.update(cluster_id=as_id("cluster_id"), park_id=as_id("park_id"))
+    return typed
 
 
 @router.get("/enterprises/new", name="admin_enterprise_new")
@@ -96,27 +84,9 @@ def enterprise_create(
     request: Request,
     user: AdminUser,
     db: SessionDep,
-    name: Text = "",
-    uscc: Text = "",
-    sector: Text = "",
-    cluster_id: Text = "",
-    park_id: Text = "",
-    staff_band: Text = "",
-    contact_name: Text = "",
-    contact_phone: Text = "",
-    contact_email: Text = "",
+    fields: FormFields,
 ) -> Response:
-    typed = _typed(
-        name,
-        uscc,
-        sector,
-        cluster_id,
-        park_id,
-        staff_band,
-        contact_name,
-        contact_phone,
-        contact_email,
-    )
+    typed = _typed(fields)
     try:
         ent = create_enterprise(db, **typed)
         db.commit()
@@ -145,29 +115,11 @@ def enterprise_update(
     enterprise_id: int,
     user: AdminUser,
     db: SessionDep,
+    fields: FormFields,
     version: Annotated[int, Form()] = 0,
-    name: Text = "",
-    uscc: Text = "",
-    sector: Text = "",
-    cluster_id: Text = "",
-    park_id: Text = "",
-    staff_band: Text = "",
-    contact_name: Text = "",
-    contact_phone: Text = "",
-    contact_email: Text = "",
 ) -> Response:
     ent = get_enterprise(db, enterprise_id)
-    typed = _typed(
-        name,
-        uscc,
-        sector,
-        cluster_id,
-        park_id,
-        staff_band,
-        contact_name,
-        contact_phone,
-        contact_email,
-    )
+    typed = _typed(fields)
     try:
         update_enterprise(db, ent, version, dict(typed), contact_only=False)
         db.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -30,18 +30,9 @@ from assess.models import Assessment, Enterprise, Role, Status, User
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
 from web import htmx, i18n
-from web.deps import EnterpriseUser, SessionDep, UserDep
+from web.deps import EnterpriseUser, FormFields, SessionDep, UserDep
 
 router = APIRouter()
-
-
-async def form_fields(request: Request) -> dict[str, list[str]]:
-    """Every field of a posted form, each as the list of its values."""
-    form = await request.form()
-    return {k: [str(v) for v in form.getlist(k)] for k in form}
-
-
-FormFields = Annotated[dict[str, list[str]], Depends(form_fields)]
 
 
 def _list_ctx(db: Session, ent: Enterprise, problems: list[Problem]) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from assess.models import Assessment
 from assess.reports import card_for_report, names_of, peers_of, years_of
 from scoring import LINKS, AnswerErrors, ScoreCard, what_if
 from web import htmx, i18n, labels
-from web.deps import SessionDep, UserDep
-from web.routes.assessments import FormFields
+from web.deps import FormFields, SessionDep, UserDep
 
 router = APIRouter()
 
