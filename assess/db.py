@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,15 +30,13 @@ def make_engine(url: str, **kw: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kw
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take it over so that a write
-        # transaction starts with BEGIN IMMEDIATE and waits (busy timeout) instead of failing.
-        sa.event.listen(engine, "begin", _sqlite_begin)
+        _SqliteWriters(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kw)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # BEGIN is issued in _sqlite_begin
+    dbapi_conn.isolation_level = None  # BEGIN is issued by _SqliteWriters.begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -46,8 +45,65 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+#: Execution option naming how a SQLite transaction begins: IMMEDIATE (the default) takes the
+#: write lock at once; DEFERRED reads a snapshot and takes no lock (for read-only work).
+BEGIN_OPTION = "sqlite_begin"
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for read-only work: on SQLite its transactions take no lock.
+
+    A DEFERRED transaction that then writes fails at once (no waiting) if another writer came
+    first, so use it only where nothing is written. On PostgreSQL it is the engine itself.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+
+
+def begin_read(session: Session) -> None:
+    """Start the session's next transaction as a read that takes no lock (SQLite).
+
+    For a short read before the real work of a writing request (who is signed in): end it with
+    a commit before writing. Does nothing when a transaction is already open.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={BEGIN_OPTION: "DEFERRED"})
+
+
+class _SqliteWriters:
+    """How SQLite transactions begin, and a queue for writers inside this process.
+
+    pysqlite's own transaction handling defers BEGIN; it is taken over so that a transaction
+    starts with BEGIN IMMEDIATE: it takes the write lock at once, and waits for it (busy timeout)
+    rather than failing halfway. SQLite's wait is a sleep-and-retry with growing naps (up to
+    100 ms), which under many concurrent writers makes a few requests wait far longer than the
+    work ahead of them. So writers of this process first queue on a lock of their own, handed
+    over the moment the previous writer's connection goes back to the pool; SQLite's busy
+    timeout still arbitrates between processes. The lock is held per pooled connection, and the
+    wait for it is bounded by the busy timeout, so a thread holding two connections gets the
+    usual "database is locked" error rather than a deadlock.
+    """
+
+    KEY = "assess_writer"
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = threading.Lock()
+        sa.event.listen(engine, "begin", self.begin)
+        for name in ("checkin", "close", "invalidate"):
+            sa.event.listen(engine.pool, name, self.release)
+
+    def begin(self, conn: sa.Connection) -> None:
+        if conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE") == "DEFERRED":
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not conn.info.get(self.KEY):
+            conn.info[self.KEY] = self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def release(self, _dbapi_conn: Any, record: Any, *_: Any) -> None:
+        if record is not None and record.info.pop(self.KEY, False):
+            self.lock.release()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from assess.db import begin_read
 from assess.errors import Forbidden, Problem
 from assess.models import Role, User
 from web import i18n
@@ -29,8 +30,12 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     SQLite every transaction holds the database lock, and the threads are busy waiting for it.
     So the session is closed here on the event loop (no thread needed), and current_user ends
     its read before the route's own thread starts.
+
+    Requests that change nothing (GET, HEAD) read without taking SQLite's write lock.
     """
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    state = request.app.state
+    engine = state.reader if request.method in ("GET", "HEAD") else state.engine
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
@@ -69,6 +74,7 @@ def current_user(request: Request, db: SessionDep) -> User:
     uid = request.session.get("uid")
     if uid is None:
         raise NotSignedIn(expired=bool(request.scope.get("session_expired")))
+    begin_read(db)  # no write lock just to learn who is asking
     user = db.get(User, uid)
     if user is None or not user.is_active or request.session.get("pwc") != password_stamp(user):
         sign_out(request)
