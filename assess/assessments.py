@@ -6,11 +6,14 @@ writes nothing: every check runs before the first change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from assess.compile import shipped_catalog, spec_for
@@ -158,8 +161,26 @@ def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | N
 
 
 def answers_of(session: Session, a: Assessment) -> dict[str, Answer]:
-    """Question id → stored answer row (value None means cleared)."""
-    rows = session.exec(select(Answer).where(Answer.assessment_id == a.id))
+    """Question id → stored answer row (value None means cleared).
+
+    Rows already in the session are refreshed: answers are saved with plain UPDATEs.
+    """
+    rows = session.exec(
+        select(Answer).where(Answer.assessment_id == a.id).execution_options(populate_existing=True)
+    )
+    return {r.question: r for r in rows}
+
+
+def answers_to(session: Session, a: Assessment, questions: Iterable[str]) -> dict[str, Answer]:
+    """The stored answer rows of some questions only (question id → row)."""
+    ids = list(questions)
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Answer)
+        .where(Answer.assessment_id == a.id, col(Answer.question).in_(ids))
+        .execution_options(populate_existing=True)
+    )
     return {r.question: r for r in rows}
 
 
@@ -239,50 +260,83 @@ def save_answer(
                 question,
             )
         )
-    row = session.exec(
-        select(Answer).where(Answer.assessment_id == a.id, Answer.question == question)
-    ).first()
-    if row is None and base_version == 0:
-        row = Answer(
-            assessment_id=a.id or 0,
-            question=question,
-            value=value,
-            comment=comment,
-            updated_by=by_user,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except sa.exc.IntegrityError:  # another request inserted it first
-            session.expire_all()
-            row = session.exec(
-                select(Answer).where(Answer.assessment_id == a.id, Answer.question == question)
-            ).one()
-            raise _conflict(row) from None
-        _touch(session, a)
-        return Saved(question, value, comment, row.version)
-    if row is None or row.version != base_version:
+    now = utcnow()
+    params = {
+        "b_assessment": a.id,
+        "b_question": question,
+        "b_version": base_version,
+        "b_value": value,
+        "b_comment": comment,
+        "b_by": by_user,
+        "b_at": now,
+    }
+    # Version 0: the page showed no stored answer, so insert, unless another request came first.
+    # Otherwise the version check is part of the UPDATE, so two workers cannot both win.
+    insert = _INSERT_ANSWER[session.get_bind().dialect.name]
+    stmt = insert if base_version == 0 else _UPDATE_ANSWER
+    stored = session.execute(stmt, params).scalar_one_or_none()
+    if stored is None:
+        row = session.exec(
+            select(Answer)
+            .where(Answer.assessment_id == a.id, Answer.question == question)
+            .execution_options(populate_existing=True)
+        ).first()
         if row is None:  # the page showed an answer that no longer exists: cannot happen today
             raise NotFound(Problem("answer_gone", "答案不存在", "the answer no longer exists"))
         raise _conflict(row)
-    result = session.execute(
-        sa.update(Answer)
-        .where(col(Answer.id) == row.id, col(Answer.version) == base_version)
-        .values(
-            value=value,
-            comment=comment,
-            version=base_version + 1,
-            updated_by=by_user,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
+    _touch(session, a, now)
+    return Saved(question, value, comment, int(stored))
+
+
+# The statements of the autosave path, built once: it runs on every answer typed.
+_ANSWER = cast(sa.Table, sa.inspect(Answer).local_table)
+_A = _ANSWER.c
+_ANSWER_FIELDS = {
+    "value": sa.bindparam("b_value", type_=_A.value.type),
+    "comment": sa.bindparam("b_comment", type_=_A.comment.type),
+    "updated_by": sa.bindparam("b_by", type_=_A.updated_by.type),
+    "updated_at": sa.bindparam("b_at", type_=_A.updated_at.type),
+}
+_UPDATE_ANSWER = (
+    sa.update(_ANSWER)
+    .where(
+        _A.assessment_id == sa.bindparam("b_assessment", type_=_A.assessment_id.type),
+        _A.question == sa.bindparam("b_question", type_=_A.question.type),
+        _A.version == sa.bindparam("b_version", type_=_A.version.type),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(row)
-        raise _conflict(row)
-    session.refresh(row)
-    _touch(session, a)
-    return Saved(question, value, comment, base_version + 1)
+    .values(version=_A.version + 1, **_ANSWER_FIELDS)
+    .returning(_A.version)
+)
+_INSERT_ANSWER = {
+    name: dialect.insert(_ANSWER)
+    .values(
+        assessment_id=sa.bindparam("b_assessment", type_=_A.assessment_id.type),
+        question=sa.bindparam("b_question", type_=_A.question.type),
+        version=1,
+        **_ANSWER_FIELDS,
+    )
+    .on_conflict_do_nothing(index_elements=["assessment_id", "question"])
+    .returning(_A.version)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_ASSESSMENT = cast(sa.Table, sa.inspect(Assessment).local_table)
+_TOUCH = (
+    sa.update(_ASSESSMENT)
+    .where(_ASSESSMENT.c.id == sa.bindparam("b_id", type_=_ASSESSMENT.c.id.type))
+    .values(updated_at=sa.bindparam("b_at", type_=_ASSESSMENT.c.updated_at.type))
+)
+_STORED_VALUES = sa.select(_A.question, _A.value).where(
+    _A.assessment_id == sa.bindparam("b_assessment", type_=_A.assessment_id.type)
+)
+
+
+def stored_values(session: Session, a: Assessment) -> dict[str, Any]:
+    """Question id → stored value, as the scoring engine takes them (cleared ones left out).
+
+    Reads two columns only: the autosave path calls it on every save.
+    """
+    rows = session.execute(_STORED_VALUES, {"b_assessment": a.id})
+    return {q: v for q, v in rows if v is not None}
 
 
 def _conflict(row: Answer) -> Conflict:
@@ -303,9 +357,10 @@ def _conflict(row: Answer) -> Conflict:
     )
 
 
-def _touch(session: Session, a: Assessment) -> None:
-    a.updated_at = utcnow()
-    session.add(a)
+def _touch(session: Session, a: Assessment, now: datetime) -> None:
+    """Record that the assessment's answers changed, without loading or flushing anything."""
+    session.execute(_TOUCH, {"b_id": a.id, "b_at": now})
+    set_committed_value(a, "updated_at", now)
 
 
 def score_fields(card: ScoreCard) -> dict[str, Any]:

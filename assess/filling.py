@@ -13,7 +13,7 @@ from assess.catalog import Questionnaire
 from assess.compile import shipped_catalog
 from assess.models import Answer, Assessment
 from assess.schema import QuestionBase
-from scoring import LINKS, NA, Spec, encode_answers
+from scoring import LINKS, NA, AnswerArrays, Spec, encode_answers
 from scoring.engine import evaluate, visibility
 
 
@@ -30,7 +30,10 @@ def questionnaire_of(a: Assessment) -> Questionnaire:
 
 def visible_ids(spec: Spec, raw: dict[str, Any]) -> set[str]:
     """The questions shown for these answers (show_if evaluated, hiding cascades)."""
-    enc = encode_answers(spec, raw)
+    return _visible(spec, encode_answers(spec, raw))
+
+
+def _visible(spec: Spec, enc: AnswerArrays) -> set[str]:
     vis = visibility(spec, enc.values, enc.na)[0]
     return {q.id for i, q in enumerate(spec.questions) if vis[i]}
 
@@ -105,7 +108,11 @@ class Preview:
 
 def preview(spec: Spec, raw: dict[str, Any]) -> Preview:
     """The live score preview (no trace, no roadmap)."""
-    ev = evaluate(spec, encode_answers(spec, raw))
+    return _preview(spec, encode_answers(spec, raw))
+
+
+def _preview(spec: Spec, enc: AnswerArrays) -> Preview:
+    ev = evaluate(spec, enc)
     return Preview(
         overall=float(ev.overall[0]),
         links={
@@ -117,6 +124,22 @@ def preview(spec: Spec, raw: dict[str, Any]) -> Preview:
         it_links=int(ev.it_count[0]),
         missing=int(ev.missing[0]),
     )
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the filling page shows that depends on all the answers at once."""
+
+    visible: set[str]
+    progress: list[SectionProgress]
+    preview: Preview
+
+
+def board(spec: Spec, q: Questionnaire, raw: dict[str, Any]) -> Board:
+    """Visible questions, progress per section and the score preview, from one encoding."""
+    enc = encode_answers(spec, raw)
+    visible = _visible(spec, enc)
+    return Board(visible, progress(q, raw, visible), _preview(spec, enc))
 
 
 @dataclass(frozen=True)
