@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The key a fresh checkout signs sessions with. Fine on a laptop; refused in production.
@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: a SQLite file in data_dir
     secret_key: str = DEFAULT_SECRET
     session_idle_seconds: int = 2 * 3600  # a session ends after this long without a request
+    # Worker threads per process for request handlers. The handlers are mostly Python work
+    # under one interpreter lock; more threads than this only queue for that lock and slow
+    # every request down (measured: bench/http.py, 40 threads against 4).
+    threads: int = Field(default=8, ge=1, le=200)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

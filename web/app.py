@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assess.db import make_engine
+from assess.db import make_engine, reading
 from assess.errors import ServiceError
 from assess.settings import Settings
 from web import errors, i18n, labels
@@ -103,10 +106,18 @@ def _templates() -> Environment:
     return env
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Size the handlers' thread pool (see Settings.threads) for this process."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.threads
+    yield
+
+
 def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = None) -> FastAPI:
     """A new application on the configured database (or the given engine)."""
     settings = settings or Settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="两化融合评估",
         docs_url=None,
         redoc_url=None,
@@ -115,6 +126,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.url)
+    app.state.reader = reading(app.state.engine)
     app.state.templates = _templates()
 
     app.add_middleware(LocaleMiddleware)
@@ -138,7 +150,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> Response:
-        with request.app.state.engine.connect() as conn:
+        with request.app.state.reader.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return JSONResponse({"status": "ok"})
 
