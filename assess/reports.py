@@ -7,16 +7,19 @@ submitted. A draft is scored live and marked provisional.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from assess.assessments import answers_of, raw_answers, spec_of
+from assess.assessments import answers_of, check_value, raw_answers, spec_of
+from assess.errors import Invalid, Problem
 from assess.filling import questionnaire_of_version
+from assess.forms import value_from_form
 from assess.models import Assessment, ScoreRecord, Status
-from scoring import LINKS, ScoreCard, score
+from scoring import LINKS, AnswerErrors, ScoreCard, score, what_if
 
 #: The fewest peers whose median may be shown: fewer would nearly reveal single firms.
 MIN_PEERS = 5
@@ -57,6 +60,49 @@ def card_for_report(session: Session, a: Assessment) -> tuple[ScoreCard, bool]:
         if rec is not None:
             return ScoreCard.model_validate(rec.card), False
     return score(spec_of(a), raw_answers(answers_of(session, a))), True
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Scores with some answers changed: computed to be shown, never saved."""
+
+    now: ScoreCard  # the card the report shows
+    card: ScoreCard  # the card with the changes
+    changes: dict[str, Any]
+    problems: list[Problem]
+
+
+def what_if_of(session: Session, a: Assessment, fields: Mapping[str, list[str]]) -> WhatIf:
+    """Score the assessment with the answers a what-if form proposes.
+
+    The form names the questions to change in ``apply``; each one's fields are prefixed with
+    its id (``core.rd.digital_share.value``). A proposed value that is not a valid answer is
+    listed as a problem and left out; the others are scored together.
+    """
+    now, _ = card_for_report(session, a)
+    spec = spec_of(a)
+    changes: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for qid in fields.get("apply", []):
+        if qid not in spec.index:
+            continue
+        prefix = f"{qid}."
+        sub = {k[len(prefix) :]: list(v) for k, v in fields.items() if k.startswith(prefix)}
+        try:
+            value = value_from_form(spec.questions[spec.index[qid]], sub)
+            if value is not None:
+                value = check_value(spec, qid, value)
+        except Invalid as exc:
+            problems.append(exc.first)
+            continue
+        if value is not None:
+            changes[qid] = value
+    try:
+        card = what_if(spec, raw_answers(answers_of(session, a)), changes)
+    except AnswerErrors as exc:  # e.g. options a multiple choice cannot combine
+        problems.extend(Problem(e.code, e.zh, e.en, e.question) for e in exc.errors)
+        card = now
+    return WhatIf(now, card, changes, problems)
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,35 @@ def test_copy_from_last_year_prefills_answers_and_comments(engine):
         assert copied["core.infra.strategy"].comment == "沿用"
         assert all(r.version == 1 for r in copied.values())
         assert svc.card_of(s, new).overall == pytest.approx(svc.card_of(s, old).overall)
+
+
+def test_what_if_scores_proposed_answers_and_saves_nothing(engine):
+    from assess.reports import what_if_of
+
+    with Session(engine) as s:
+        ent = factories.enterprise(s, sector="petrochemicals", cluster="fine_chem")
+        a = svc.start_assessment(s, ent, 2020, by_user=None)
+        _fill(s, a, EXAMPLE)
+        s.commit()
+        before = {r.question: (r.value, r.version) for r in s.exec(select(Answer))}
+        pct = "core.rd.digital_share"
+        better = what_if_of(s, a, {"apply": [pct], f"{pct}.value": ["100"]})
+        assert better.changes == {pct: 100.0} and better.problems == []
+        assert better.card.links["rd"] > better.now.links["rd"]
+        assert better.card.overall > better.now.overall
+        # An impossible value is named and left out; the other change is still scored.
+        mixed = what_if_of(
+            s,
+            a,
+            {
+                "apply": [pct, "core.infra.strategy"],
+                f"{pct}.value": ["150"],
+                "core.infra.strategy.value": ["D"],
+            },
+        )
+        assert [p.code for p in mixed.problems] == ["out_of_range"]
+        assert mixed.changes == {"core.infra.strategy": "D"}
+        # Unknown questions are ignored, never scored.
+        assert what_if_of(s, a, {"apply": ["no.such.question"]}).changes == {}
+        s.rollback()
+        assert {r.question: (r.value, r.version) for r in s.exec(select(Answer))} == before

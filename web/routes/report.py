@@ -10,13 +10,10 @@ from sqlmodel import Session
 
 from assess import filling
 from assess.access import readable_assessment
-from assess.assessments import answers_of, raw_answers, spec_of
 from assess.enterprises import get_enterprise
-from assess.errors import Invalid, Problem
-from assess.forms import value_from_form
 from assess.models import Assessment
-from assess.reports import card_for_report, names_of, peers_of, years_of
-from scoring import LINKS, AnswerErrors, ScoreCard, what_if
+from assess.reports import card_for_report, names_of, peers_of, what_if_of, years_of
+from scoring import LINKS, ScoreCard
 from web import htmx, i18n, labels
 from web.deps import FormFields, SessionDep, UserDep
 
@@ -73,27 +70,10 @@ def what_if_post(
 ) -> Response:
     """Scores with some answers changed, computed and shown, never saved."""
     a = readable_assessment(db, user, assessment_id)
-    spec = spec_of(a)
-    raw = raw_answers(answers_of(db, a))
-    ctx = _report_ctx(db, a)
-    changes: dict[str, Any] = {}
-    problems = []
-    for qid in fields.get("apply", []):
-        if qid not in spec.index:
-            continue
-        prefix = f"{qid}."
-        sub = {k[len(prefix) :]: v for k, v in fields.items() if k.startswith(prefix)}
-        try:
-            value = value_from_form(spec.questions[spec.index[qid]], sub)
-        except Invalid as exc:
-            problems.append(exc.first)
-            continue
-        if value is not None:
-            changes[qid] = value
-    try:
-        card = what_if(spec, raw, changes)
-    except AnswerErrors as exc:  # e.g. an option a multiple choice cannot combine
-        problems.extend(Problem(e.code, e.zh, e.en, e.question) for e in exc.errors)
-        card = ctx["card"]
-    ctx["whatif"] = {"card": card, "changes": changes, "problems": problems}
+    w = what_if_of(db, a, fields)
+    ctx = {
+        "card": w.now,
+        "names": names_of(a.questionnaire, a.questionnaire_version),
+        "whatif": {"card": w.card, "changes": w.changes, "problems": w.problems},
+    }
     return htmx.render_fragment(request, "report.html", ["whatif_result"], ctx)
