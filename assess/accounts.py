@@ -207,8 +207,14 @@ def create_user(
         cert_body_id=cert_body_id,
         locale=locale,
     )
-    session.add(user)
-    session.flush()  # the id, for the cluster rows
+    try:
+        # Another request may have taken the name since the check above (PostgreSQL runs the
+        # two concurrently): the unique index decides, and the loser gets the same message.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()  # the id, for the cluster rows
+    except sa.exc.IntegrityError:
+        raise AccountError(_taken(username)) from None
     assert user.id is not None
     for cluster_id in clusters:
         session.add(UserCluster(user_id=user.id, cluster_id=cluster_id))
@@ -312,15 +318,16 @@ def _username_problems(session: Session, username: str) -> list[Problem]:
     taken = session.exec(
         select(User.id).where(sa.func.lower(User.username) == username.lower())
     ).first()
-    if taken is not None:
-        return [
-            Problem(
-                "username_taken",
-                f"用户名 {username.lower()} 已被使用",
-                f"the username {username.lower()} is already taken",
-            )
-        ]
-    return []
+    return _taken(username) if taken is not None else []
+
+
+def _taken(username: str) -> list[Problem]:
+    name = username.lower()
+    return [
+        Problem(
+            "username_taken", f"用户名 {name} 已被使用", f"the username {name} is already taken"
+        )
+    ]
 
 
 def _role_and_scope_problems(

@@ -235,6 +235,20 @@ def test_a_badly_formed_username_is_refused(session, username):
     assert "username_format" in caught.value.codes
 
 
+def test_a_name_taken_between_the_check_and_the_insert_gets_the_same_message(session, monkeypatch):
+    """Two requests creating one username at once: the loser meets the unique index, and gets
+    the usual message with the session still usable, not an error page."""
+    add_admin(session, "wangfang")
+    session.commit()
+    monkeypatch.setattr(accounts, "_username_problems", lambda _s, _name: [])  # the race window
+    with pytest.raises(AccountError) as caught:
+        create_user(session, username="WangFang", password=GOOD, role=Role.admin)
+    assert caught.value.codes == ["username_taken"]
+    create_user(session, username="zhaolei", password=GOOD, role=Role.admin)
+    session.commit()
+    assert count(session, User) == 2
+
+
 def test_usernames_of_three_and_sixty_four_characters_are_accepted(session):
     create_user(session, username="a.b", password=GOOD, role=Role.admin)
     create_user(session, username="a" * 64, password=GOOD, role=Role.admin)
