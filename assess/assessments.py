@@ -191,7 +191,7 @@ def raw_answers(answers: dict[str, Answer]) -> dict[str, Any]:
 
 def card_of(session: Session, a: Assessment) -> ScoreCard:
     """The ScoreCard of the answers as they stand now."""
-    return score(spec_of(a), raw_answers(answers_of(session, a)))
+    return score(spec_of(a), stored_values(session, a))
 
 
 def _require_draft(a: Assessment) -> None:
@@ -333,7 +333,8 @@ _STORED_VALUES = sa.select(_A.question, _A.value).where(
 def stored_values(session: Session, a: Assessment) -> dict[str, Any]:
     """Question id → stored value, as the scoring engine takes them (cleared ones left out).
 
-    Reads two columns only: the autosave path calls it on every save.
+    Reads two columns only (the autosave path calls it on every save); use answers_of where
+    comments and versions are needed too.
     """
     rows = session.execute(_STORED_VALUES, {"b_assessment": a.id})
     return {q: v for q, v in rows if v is not None}
@@ -435,7 +436,7 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
     _require_draft(a)
     spec = spec_of(a)
     try:
-        card = score(spec, raw_answers(answers_of(session, a)))
+        card = score(spec, stored_values(session, a))
     except AnswerErrors as exc:  # stored answers are validated on save; refuse, never guess
         raise Invalid([Problem(e.code, e.zh, e.en, e.question) for e in exc.errors]) from None
     problems = []

@@ -28,12 +28,8 @@ def questionnaire_of(a: Assessment) -> Questionnaire:
     return questionnaire_of_version(a.questionnaire, a.questionnaire_version)
 
 
-def visible_ids(spec: Spec, raw: dict[str, Any]) -> set[str]:
-    """The questions shown for these answers (show_if evaluated, hiding cascades)."""
-    return _visible(spec, encode_answers(spec, raw))
-
-
 def _visible(spec: Spec, enc: AnswerArrays) -> set[str]:
+    """The questions shown for these answers (show_if evaluated, hiding cascades)."""
     vis = visibility(spec, enc.values, enc.na)[0]
     return {q.id for i, q in enumerate(spec.questions) if vis[i]}
 
@@ -106,12 +102,8 @@ class Preview:
     missing: int
 
 
-def preview(spec: Spec, raw: dict[str, Any]) -> Preview:
-    """The live score preview (no trace, no roadmap)."""
-    return _preview(spec, encode_answers(spec, raw))
-
-
 def _preview(spec: Spec, enc: AnswerArrays) -> Preview:
+    """The live score preview (no trace, no roadmap)."""
     ev = evaluate(spec, enc)
     return Preview(
         overall=float(ev.overall[0]),

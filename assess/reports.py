@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from assess.assessments import answers_of, check_value, raw_answers, spec_of
+from assess.assessments import check_value, spec_of, stored_values
 from assess.errors import Invalid, Problem
 from assess.filling import questionnaire_of_version
 from assess.forms import value_from_form
@@ -59,7 +59,7 @@ def card_for_report(session: Session, a: Assessment) -> tuple[ScoreCard, bool]:
         ).first()
         if rec is not None:
             return ScoreCard.model_validate(rec.card), False
-    return score(spec_of(a), raw_answers(answers_of(session, a))), True
+    return score(spec_of(a), stored_values(session, a)), True
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def what_if_of(session: Session, a: Assessment, fields: Mapping[str, list[str]])
         if value is not None:
             changes[qid] = value
     try:
-        card = what_if(spec, raw_answers(answers_of(session, a)), changes)
+        card = what_if(spec, stored_values(session, a), changes)
     except AnswerErrors as exc:  # e.g. options a multiple choice cannot combine
         problems.extend(Problem(e.code, e.zh, e.en, e.question) for e in exc.errors)
         card = now

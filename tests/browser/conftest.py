@@ -19,7 +19,7 @@ import uvicorn
 
 from assess import db
 from assess.settings import Settings
-from tests.web.conftest import World, build_world
+from tests.web.conftest import PASSWORD, World, build_world
 from web import create_app
 
 CHROMIUM = os.environ.get("ASSESS_CHROMIUM", "/usr/bin/chromium")
@@ -81,3 +81,12 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
         b.close()
+
+
+def sign_in_through_the_form(page: object, live: Live, username: str) -> None:
+    """Sign ``page`` in as ``username`` (the test password), the way a person does."""
+    page.goto(f"{live.url}/signin")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit].primary")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{live.url}/assessments")  # type: ignore[attr-defined]

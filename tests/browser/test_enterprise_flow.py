@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from assess.compile import spec_for
+from tests.browser.conftest import sign_in_through_the_form
 from tests.conftest import ROOT
-from tests.web.conftest import PASSWORD
 
 ANSWERS = json.loads((ROOT / "examples/answers/petrochemicals.json").read_text("utf-8"))["answers"]
 SHOTS = os.environ.get("ASSESS_SCREENSHOTS")  # a folder to keep screenshots in, if set
@@ -73,11 +73,7 @@ def test_enterprise_fills_in_submits_and_reads_the_report(live, browser):
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     # 1. Sign in.
-    page.goto(f"{live.url}/signin")
-    page.fill("input[name=username]", world.users["enterprise"])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live.url}/assessments")
+    sign_in_through_the_form(page, live, world.users["enterprise"])
     assert world.ent_a.name in page.content()
 
     # 2. Fill in the whole assessment through the page; every change autosaves.

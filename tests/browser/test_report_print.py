@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from assess.assessments import save_answer, submit
 from assess.models import Assessment
+from tests.browser.conftest import sign_in_through_the_form
 from tests.conftest import ROOT
-from tests.web.conftest import PASSWORD
 
 ANSWERS = json.loads((ROOT / "examples/answers/petrochemicals.json").read_text("utf-8"))["answers"]
 A4_POINTS = (595, 842)  # 210 × 297 mm in PDF points, rounded
@@ -37,11 +37,7 @@ def test_the_report_prints_to_a4_with_its_charts_and_without_the_controls(live, 
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live.url}/signin")
-    page.fill("input[name=username]", world.users["enterprise"])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{live.url}/assessments")
+    sign_in_through_the_form(page, live, world.users["enterprise"])
     page.goto(f"{live.url}/assessments/{aid}/report")
     page.locator("#radar canvas").wait_for()
 

@@ -45,9 +45,9 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 
 def test_sqlite_writers_queue_and_readers_take_no_lock(tmp_path):
     """Many threads increment one counter at once: none fails, none is lost; a reader sees the
-    last committed value while a writer holds the lock, without waiting for it."""
+    last committed value while a writer holds the lock (a reader that needed the lock would
+    wait out the busy timeout here and fail with "database is locked")."""
     import threading
-    import time
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'w.db'}", pool_size=8, max_overflow=8)
     try:
@@ -74,10 +74,8 @@ def test_sqlite_writers_queue_and_readers_take_no_lock(tmp_path):
         reader = db.reading(engine)
         with engine.begin() as writer:  # holds the write lock (BEGIN IMMEDIATE)
             writer.exec_driver_sql("UPDATE counter SET n = -1")
-            t0 = time.perf_counter()
             with reader.connect() as conn:
                 assert conn.exec_driver_sql("SELECT n FROM counter").scalar() == 12 * 25
-            assert time.perf_counter() - t0 < 1.0
         with reader.connect() as conn:
             assert conn.exec_driver_sql("SELECT n FROM counter").scalar() == -1
     finally:

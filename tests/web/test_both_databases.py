@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,13 +91,10 @@ def test_racing_tabs_never_both_win(engine: sa.Engine) -> None:
     the conflict, and the stored value is the winner's."""
     world = build_world(engine)
     aid = world.a_draft.id
-    clients = [make_client(engine) for _ in range(8)]
     results: list[tuple[int, str]] = []
-    try:
-        tokens = []
-        for c in clients:
-            c.__enter__()
-            tokens.append(sign_in(c, world.users["enterprise"]))
+    with ExitStack() as stack:
+        clients = [stack.enter_context(make_client(engine)) for _ in range(8)]
+        tokens = [sign_in(c, world.users["enterprise"]) for c in clients]
         for base in ("0", "1"):  # first the insert of a new answer, then the update of it
             start = threading.Barrier(len(clients))
             results.clear()
@@ -123,6 +121,3 @@ def test_racing_tabs_never_both_win(engine: sa.Engine) -> None:
                     select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
                 ).one()
                 assert (row.value, row.version) == (float(winner), int(base) + 1)
-    finally:
-        for c in clients:
-            c.__exit__(None, None, None)

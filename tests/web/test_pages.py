@@ -219,3 +219,16 @@ def test_an_administrator_edits_an_enterprise_and_a_stale_form_is_refused(
     assert "又一个名字" in r.text  # the typed value stays on the form
     with Session(sqlite_engine) as s:
         assert s.get(Enterprise, ent.id).name == "甲化工集团有限公司"
+
+
+def test_what_if_names_an_impossible_value_instead_of_scoring_it(client, world, sqlite_engine):
+    token = sign_in(client, world.users["enterprise"])
+    aid = world.a_draft.id
+    fill(sqlite_engine, aid)
+    pct = "core.rd.digital_share"
+    form = {"apply": pct, f"{pct}.value": "150", "csrf_token": token}
+    r = client.post(f"/assessments/{aid}/what-if", data=form, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert 'data-code="out_of_range"' in r.text
+    now = re.search(r'class="whatif-overall">([^<]+)<', r.text).group(1)
+    assert f"（当前 {now}）" in r.text or f"(now {now})" in r.text  # nothing was changed

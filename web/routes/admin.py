@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -238,6 +239,19 @@ def _user(db: Session, user_id: int) -> User:
     return u
 
 
+def _change_user(request: Request, db: Session, change: Callable[[], object]) -> Response:
+    """Apply an administrator's change to an account: back to the list, or the list with the
+    reasons it was refused and nothing saved."""
+    try:
+        change()
+        db.commit()
+    except AccountError as exc:
+        db.rollback()
+        ctx = _users_ctx(db, exc.problems, dict(_USER_FORM))
+        return htmx.render(request, "admin_users.html", ctx, status=exc.status)
+    return htmx.redirect(request, request.app.url_path_for("admin_users"))
+
+
 @router.post("/users/{user_id}/active", name="admin_user_active")
 def user_active(
     request: Request,
@@ -247,14 +261,7 @@ def user_active(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     target = _user(db, user_id)
-    try:
-        set_active(db, target, active)
-        db.commit()
-    except AccountError as exc:
-        db.rollback()
-        ctx = _users_ctx(db, exc.problems, dict(_USER_FORM))
-        return htmx.render(request, "admin_users.html", ctx, status=exc.status)
-    return htmx.redirect(request, request.app.url_path_for("admin_users"))
+    return _change_user(request, db, lambda: set_active(db, target, active))
 
 
 @router.post("/users/{user_id}/password", name="admin_user_password")
@@ -266,11 +273,4 @@ def user_password(
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     target = _user(db, user_id)
-    try:
-        reset_password(db, target, password)
-        db.commit()
-    except AccountError as exc:
-        db.rollback()
-        ctx = _users_ctx(db, exc.problems, dict(_USER_FORM))
-        return htmx.render(request, "admin_users.html", ctx, status=exc.status)
-    return htmx.redirect(request, request.app.url_path_for("admin_users"))
+    return _change_user(request, db, lambda: reset_password(db, target, password))

@@ -123,8 +123,10 @@ def question_block(
 ) -> Response:
     """One question as stored now (the "use the other value" choice after a conflict)."""
     a = readable_assessment(db, user, assessment_id)
-    ctx = _fill_ctx(db, a, user)
-    ctx["question"] = _question_of(a, question)
+    qdef = _question_of(a, question)
+    rows = answers_of(db, a)
+    ctx = _board_ctx(a, user, rows, raw_answers(rows))  # visibility needs all the answers
+    ctx["question"] = qdef
     return htmx.partial(request, "_question.html", ctx)
 
 
