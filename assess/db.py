@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,23 @@ def reading(engine: Engine) -> Engine:
     return engine.execution_options(**{BEGIN_OPTION: "DEFERRED"})
 
 
+#: Execution option for work run where it must never wait (the web app's event loop): on
+#: SQLite, a transaction that would have to wait for the write lock raises WriterBusy at once,
+#: before anything is written, instead of waiting. Other databases ignore it.
+NO_WAIT_OPTION = "sqlite_no_wait"
+
+
+class WriterBusy(Exception):
+    """Another writer holds SQLite's write lock, and this transaction was told not to wait."""
+
+
+def no_wait(engine: Engine) -> Engine:
+    """``engine`` whose SQLite writers fail with WriterBusy rather than wait for the lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{NO_WAIT_OPTION: True})
+
+
 def begin_read(session: Session) -> None:
     """Start the session's next transaction as a read that takes no lock (SQLite).
 
@@ -94,12 +112,32 @@ class _SqliteWriters:
             sa.event.listen(engine.pool, name, self.release)
 
     def begin(self, conn: sa.Connection) -> None:
-        if conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE") == "DEFERRED":
+        options = conn.get_execution_options()
+        if options.get(BEGIN_OPTION, "IMMEDIATE") == "DEFERRED":
             conn.exec_driver_sql("BEGIN")
+            return
+        if options.get(NO_WAIT_OPTION):
+            self._begin_at_once(conn)
             return
         if not conn.info.get(self.KEY):
             conn.info[self.KEY] = self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _begin_at_once(self, conn: sa.Connection) -> None:
+        """BEGIN IMMEDIATE if the lock is free in this process and in SQLite; else WriterBusy."""
+        if not conn.info.get(self.KEY):
+            if not self.lock.acquire(blocking=False):
+                raise WriterBusy("another writer of this process holds the lock")
+            conn.info[self.KEY] = True
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # SQLITE_BUSY: another process is writing
+            raise WriterBusy(str(exc)) from exc
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     def release(self, _dbapi_conn: Any, record: Any, *_: Any) -> None:
         if record is not None and record.info.pop(self.KEY, False):

@@ -13,8 +13,8 @@ from assess.catalog import Questionnaire
 from assess.compile import shipped_catalog
 from assess.models import Answer, Assessment
 from assess.schema import QuestionBase
-from scoring import LINKS, NA, AnswerArrays, Spec, encode_answers
-from scoring.engine import evaluate, visibility
+from scoring import LINKS, NA, Spec, encode_answers
+from scoring.engine import Evaluation, evaluate
 
 
 @lru_cache(maxsize=64)
@@ -26,12 +26,6 @@ def questionnaire_of_version(questionnaire: str, version: int) -> Questionnaire:
 def questionnaire_of(a: Assessment) -> Questionnaire:
     """The composed questionnaire (texts, help, units, sections) the assessment is pinned to."""
     return questionnaire_of_version(a.questionnaire, a.questionnaire_version)
-
-
-def _visible(spec: Spec, enc: AnswerArrays) -> set[str]:
-    """The questions shown for these answers (show_if evaluated, hiding cascades)."""
-    vis = visibility(spec, enc.values, enc.na)[0]
-    return {q.id for i, q in enumerate(spec.questions) if vis[i]}
 
 
 _DEPENDENTS: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -102,9 +96,8 @@ class Preview:
     missing: int
 
 
-def _preview(spec: Spec, enc: AnswerArrays) -> Preview:
-    """The live score preview (no trace, no roadmap)."""
-    ev = evaluate(spec, enc)
+def _preview(spec: Spec, ev: Evaluation) -> Preview:
+    """The live score preview (no trace, no roadmap) of one evaluated assessment."""
     return Preview(
         overall=float(ev.overall[0]),
         links={
@@ -129,9 +122,11 @@ class Board:
 
 def board(spec: Spec, q: Questionnaire, raw: dict[str, Any]) -> Board:
     """Visible questions, progress per section and the score preview, from one encoding."""
-    enc = encode_answers(spec, raw)
-    visible = _visible(spec, enc)
-    return Board(visible, progress(q, raw, visible), _preview(spec, enc))
+    ev = evaluate(spec, encode_answers(spec, raw), with_visibility=True)
+    assert ev.visible is not None
+    shown = ev.visible[0].tolist()
+    visible = {q.id for q, v in zip(spec.questions, shown, strict=True) if v}
+    return Board(visible, progress(q, raw, visible), _preview(spec, ev))
 
 
 @dataclass(frozen=True)

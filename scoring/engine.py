@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -64,6 +64,7 @@ class Evaluation:
     rule_held: np.ndarray  # (N, R) bool: each stage rule's verdict
     stage_rule: np.ndarray  # (N,) index of the first rule that held
     adoption_min_links: int
+    visible: np.ndarray | None = None  # (N, I) bool: shown questions, when asked for
 
     @property
     def it_adopter(self) -> np.ndarray:
@@ -240,12 +241,19 @@ def _matmul(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def evaluate(
-    spec: Spec, answers: AnswerArrays, chunk: int = CHUNK, workers: int | None = None
+    spec: Spec,
+    answers: AnswerArrays,
+    chunk: int = CHUNK,
+    workers: int | None = None,
+    *,
+    with_visibility: bool = False,
 ) -> Evaluation:
     """Score N encoded assessments; vectorised over rows, processed in cache-sized chunks.
 
     Chunks are independent, so a large batch is split between ``workers`` threads (default:
     the CPUs this process may use, at most 4); numpy releases the GIL inside each step.
+    ``with_visibility`` also keeps which questions are shown (``Evaluation.visible``), which
+    scoring works out anyway, so that a caller needing both does not work it out twice.
     """
     a = spec.arrays
     values, na = answers.values, answers.na
@@ -255,6 +263,7 @@ def evaluate(
     missing = np.empty(n)
     it_links = np.empty((n, len(LINKS)), dtype=bool)
     it_count = np.empty(n)
+    visible = np.ones(values.shape, dtype=bool) if with_visibility else None
     starts = list(range(0, n, chunk))
 
     def run(part: list[int]) -> None:
@@ -271,6 +280,7 @@ def evaluate(
                 missing[rows],
                 it_links[rows],
                 it_count[rows],
+                None if visible is None else visible[rows],
             )
 
     if workers is None:
@@ -290,13 +300,17 @@ def evaluate(
                 with ThreadPoolExecutor(workers) as pool:
                     for f in [pool.submit(run, p) for p in parts]:
                         f.result()
-    return _combine(spec, group_sum, group_den, missing, it_links, it_count)
+    ev = _combine(spec, group_sum, group_den, missing, it_links, it_count)
+    return ev if visible is None else replace(ev, visible=visible)
 
 
-def _chunk(spec, work, values, na, group_sum, group_den, missing, it_links, it_count) -> None:
+def _chunk(
+    spec, work, values, na, group_sum, group_den, missing, it_links, it_count, visible=None
+) -> None:
     """Group sums, applicable weights, missing count and IT links of one chunk, in place.
 
-    ``group_sum`` and ``group_den`` are (G, m) column slices of the batch's (G, N) arrays.
+    ``group_sum`` and ``group_den`` are (G, m) column slices of the batch's (G, N) arrays;
+    ``visible``, when given, an (m, I) slice to mark the hidden questions in.
     """
     a = spec.arrays
     m = values.shape[0]
@@ -311,6 +325,8 @@ def _chunk(spec, work, values, na, group_sum, group_den, missing, it_links, it_c
         shown = _shown(spec, values, na)
         for col, s in shown.items():
             mask[:, col] &= s  # ... and shown
+            if visible is not None:
+                visible[:, col] = s
         for col in a.gated_scored:  # a hidden question's answer scores nothing
             hidden = column_score(spec.questions[col], values[:, col]) * ~shown[col]
             total -= hidden[:, None] * a.membership[col]

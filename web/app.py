@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assess.db import make_engine, reading
+from assess.db import make_engine, no_wait, reading
 from assess.errors import ServiceError
 from assess.settings import Settings
 from web import errors, i18n, labels
@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.url)
     app.state.reader = reading(app.state.engine)
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    app.state.no_wait = no_wait(app.state.engine) if sqlite else None  # see deps.in_session
     app.state.templates = _templates()
 
     app.add_middleware(LocaleMiddleware)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from assess.db import begin_read
+from assess.db import WriterBusy, begin_read
 from assess.errors import Forbidden, Problem
 from assess.models import Role, User
 from web import i18n
+
+T = TypeVar("T")
 
 
 class NotSignedIn(Exception):
@@ -69,19 +72,54 @@ def sign_out(request: Request) -> None:
         request.session["lang"] = lang
 
 
-def current_user(request: Request, db: SessionDep) -> User:
-    """The signed-in, active user; NotSignedIn otherwise."""
+def signed_in_user(request: Request, db: Session) -> User:
+    """The signed-in, active user, read in the session's transaction; NotSignedIn otherwise."""
     uid = request.session.get("uid")
     if uid is None:
         raise NotSignedIn(expired=bool(request.scope.get("session_expired")))
-    begin_read(db)  # no write lock just to learn who is asking
     user = db.get(User, uid)
     if user is None or not user.is_active or request.session.get("pwc") != password_stamp(user):
         sign_out(request)
         raise NotSignedIn(expired=True)
-    db.commit()  # end the read here: see get_db
     request.state.user = user
     return user
+
+
+def current_user(request: Request, db: SessionDep) -> User:
+    """The signed-in, active user (a dependency); NotSignedIn otherwise.
+
+    Read in a transaction of its own that takes no lock, ended before the route starts (see
+    get_db). Work run by in_session calls signed_in_user in its one transaction instead.
+    """
+    if request.session.get("uid") is not None:
+        begin_read(db)  # no write lock just to learn who is asking
+    user = signed_in_user(request, db)
+    db.commit()  # end the read here
+    return user
+
+
+async def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """``work(session)`` for a request that writes, on a session of its own, closed after.
+
+    On SQLite the work runs right here, on the event loop: it is a few statements on a local
+    file, and handing it to a worker thread and back costs more CPU than the work itself. It
+    never waits there, though: if another writer holds the lock, the work stops before writing
+    anything (WriterBusy) and starts over in a worker thread, where waiting harms nobody. On
+    PostgreSQL, whose every statement is a round trip, it runs in a worker thread.
+    """
+    state = request.app.state
+    if state.no_wait is not None:
+        try:
+            with Session(state.no_wait, expire_on_commit=False) as s:
+                return work(s)
+        except WriterBusy:
+            pass
+
+    def in_thread() -> T:
+        with Session(state.engine, expire_on_commit=False) as s:
+            return work(s)
+
+    return await anyio.to_thread.run_sync(in_thread)
 
 
 UserDep = Annotated[User, Depends(current_user)]

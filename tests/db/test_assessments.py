@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from assess import assessments as svc
 from assess.errors import Conflict, Invalid, Locked, NotFound
 from assess.models import Answer, Assessment, ScoreRecord, Status
+from scoring import NA
 from tests.conftest import ROOT
 from tests.db import factories
 
@@ -57,6 +58,23 @@ def test_saving_answers_raises_their_version_and_scores_them(engine):
         assert (row.value, row.comment, row.version) == ("D", "", 2)
         card = svc.card_of(s, a)
         assert card.overall > 0 and "core.infra.strategy" not in card.missing_required
+
+
+def test_the_values_read_for_scoring_are_the_stored_answers(engine):
+    """stored_values (one aggregate row) gives what the answer rows hold, every kind of value."""
+    with Session(engine) as s:
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        assert svc.stored_values(s, a) == {}
+        _fill(s, a, EXAMPLE)
+        svc.save_answer(s, a, "core.infra.strategy", None, "", base_version=1, by_user=None)
+        svc.save_answer(s, a, "core.rd.digital_share", NA, "", base_version=1, by_user=None)
+        s.commit()
+        values = svc.stored_values(s, a)
+        assert values == svc.raw_answers(svc.answers_of(s, a))
+        assert "core.infra.strategy" not in values and values["core.rd.digital_share"] == NA
+        kinds = {type(v) for v in values.values()}
+        assert {str, list, bool, dict, float}.issubset(kinds), kinds
+        assert len(values) == len(EXAMPLE) - 1
 
 
 def test_a_stale_save_is_refused_with_the_other_value_and_nothing_is_overwritten(engine):

@@ -82,6 +82,47 @@ def test_sqlite_writers_queue_and_readers_take_no_lock(tmp_path):
         engine.dispose()
 
 
+def test_a_sqlite_writer_told_not_to_wait_stops_before_writing(tmp_path):
+    """On a no_wait engine a transaction that would wait for the write lock raises WriterBusy
+    at once, whether a writer of this process or another process holds the lock; nothing of
+    it is written, and the connection waits as usual again afterwards."""
+    import sqlite3
+
+    import pytest
+
+    path = tmp_path / "n.db"
+    engine = db.make_engine(f"sqlite:///{path}", pool_size=1, max_overflow=1)
+    hurry = db.no_wait(engine)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE counter (n INTEGER NOT NULL)")
+            conn.exec_driver_sql("INSERT INTO counter VALUES (0)")
+        with engine.begin() as writer:  # a writer of this process holds the lock
+            writer.exec_driver_sql("UPDATE counter SET n = 1")
+            with pytest.raises(db.WriterBusy), hurry.begin() as conn:
+                conn.exec_driver_sql("UPDATE counter SET n = 100")
+        with hurry.begin() as conn:  # free again: no waiting needed
+            conn.exec_driver_sql("UPDATE counter SET n = n + 10")
+
+        other = sqlite3.connect(path, isolation_level=None)  # another process, as SQLite sees it
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(db.WriterBusy), hurry.begin() as conn:
+                conn.exec_driver_sql("UPDATE counter SET n = 100")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+        with engine.connect() as conn:  # the one that failed: its busy timeout is back
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        with hurry.begin() as conn:
+            conn.exec_driver_sql("UPDATE counter SET n = n + 100")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT n FROM counter").scalar() == 111
+    finally:
+        engine.dispose()
+
+
 def test_the_cli_migrates_and_creates_a_user_and_refuses_a_weak_password(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring import encode_answers, evaluate, score, score_batch
+from scoring import AnswerArrays, encode_answers, evaluate, score, score_batch
+from scoring.engine import visibility
 from tests.conftest import SECTORS, answer_sets, raw_value
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,5 +119,25 @@ def test_batch_equals_single_to_1e_9(specs, sector):
         for i, e in enumerate(enc):
             one = evaluate(spec, e, chunk=1)
             assert math.isclose(one.overall[0], batch.overall[i], abs_tol=1e-9)
+
+    check()
+
+
+@pytest.mark.parametrize("sector", SECTORS)
+def test_the_visibility_kept_by_scoring_is_the_visibility(specs, sector):
+    """evaluate(..., with_visibility=True) marks shown exactly what visibility() shows, with
+    chunks of any size."""
+    spec = specs[sector]
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(answer_sets(spec), min_size=1, max_size=9), st.integers(1, 4))
+    def check(rows, chunk):
+        enc = [encode_answers(spec, a) for a in rows]
+        values = np.vstack([e.values for e in enc])
+        na = np.vstack([e.na for e in enc])
+        ev = evaluate(spec, AnswerArrays(values, na), chunk=chunk, with_visibility=True)
+        assert ev.visible is not None
+        np.testing.assert_array_equal(ev.visible, visibility(spec, values, na))
+        assert evaluate(spec, enc[0]).visible is None
 
     check()

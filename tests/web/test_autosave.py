@@ -224,3 +224,41 @@ def test_signing_in_needs_the_csrf_token_too(client, world):
     csrf_of(client)
     r = client.post("/signin", data={"username": world.users["enterprise"], "password": "x"})
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("holder", ["this process", "another process"])
+def test_a_save_while_another_writer_holds_the_database_waits_for_it(
+    filler, sqlite_engine, tmp_path, holder
+):
+    """A save normally runs on the event loop, which must never wait: while another writer
+    holds SQLite's lock it goes to a worker thread, waits there, and saves once the lock is
+    free."""
+    import sqlite3
+    import threading
+
+    client, token, aid = filler
+    if holder == "this process":
+        conn = sqlite_engine.connect()
+        conn.exec_driver_sql("UPDATE enterprise SET contact_phone = contact_phone WHERE 0")  # BEGIN IMMEDIATE
+        release = conn.close
+    else:
+        other = sqlite3.connect(tmp_path / "web.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+
+        def release() -> None:
+            other.execute("ROLLBACK")
+            other.close()
+
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(save(client, token, aid, PCT, value="7"))
+    )
+    worker.start()
+    worker.join(0.5)
+    waiting = worker.is_alive()  # a save that failed or went ahead would be done by now
+    release()
+    worker.join(30)
+    assert waiting and len(results) == 1
+    assert results[0].status_code == 200, results[0].text
+    row = stored(sqlite_engine, aid, PCT)
+    assert row is not None and row.value == 7

@@ -32,7 +32,7 @@ from assess.models import Answer, Assessment, Enterprise, Role, Status, User
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
 from web import htmx, i18n
-from web.deps import EnterpriseUser, FormFields, SessionDep, UserDep
+from web.deps import EnterpriseUser, FormFields, SessionDep, UserDep, in_session, signed_in_user
 
 router = APIRouter()
 
@@ -131,20 +131,27 @@ def question_block(
 
 
 @router.post("/assessments/{assessment_id}/answers/{question}", name="save_answer")
-def autosave(
-    request: Request,
-    assessment_id: int,
-    question: str,
-    user: UserDep,
-    db: SessionDep,
-    fields: FormFields,
+async def autosave(
+    request: Request, assessment_id: int, question: str, fields: FormFields
 ) -> Response:
     """Save one answer; answer with its status line and what the change moved elsewhere.
 
-    This is the busiest request of the product, so it reads only what the answer needs: the
-    two columns every answer has for the preview, and whole rows only of the questions whose
-    visibility the change may flip. One transaction, a handful of statements.
+    This is the busiest request of the product: it runs without a worker thread on SQLite
+    (see in_session), and reads only what the answer needs: the two columns every answer has
+    for the preview, and whole rows only of the questions whose visibility the change may flip.
+    One transaction, a handful of statements.
     """
+    return await in_session(request, lambda db: _save(request, db, assessment_id, question, fields))
+
+
+def _save(
+    request: Request,
+    db: Session,
+    assessment_id: int,
+    question: str,
+    fields: dict[str, list[str]],
+) -> Response:
+    user = signed_in_user(request, db)
     a = fillable_assessment(db, user, assessment_id)
     qdef = _question_of(a, question)
     spec = spec_of(a)
