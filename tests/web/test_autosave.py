@@ -238,8 +238,8 @@ def test_a_save_while_another_writer_holds_the_database_waits_for_it(
 
     client, token, aid = filler
     if holder == "this process":
-        conn = sqlite_engine.connect()
-        conn.exec_driver_sql("UPDATE enterprise SET contact_phone = contact_phone WHERE 0")  # BEGIN IMMEDIATE
+        conn = sqlite_engine.connect()  # its first statement begins IMMEDIATE: the lock
+        conn.exec_driver_sql("UPDATE enterprise SET contact_phone = contact_phone WHERE 0")
         release = conn.close
     else:
         other = sqlite3.connect(tmp_path / "web.db", isolation_level=None)
