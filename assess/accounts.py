@@ -1,7 +1,8 @@
 """Accounts: passwords, who may be created with which scope, and sign-in with throttling.
 
 Pure service functions over a SQLModel ``Session``. They add, change and flush rows but never
-commit: the caller owns the transaction.
+commit: the caller owns the transaction. The one exception is ``authenticate``, which commits
+its own short transactions so that none is open while a password is checked.
 
 Sign-in throttling lives in the ``sign_in_failure`` table, so every worker sees the same
 counts. Two keys are kept per attempt: ``user:<lower-case username>`` and ``addr:<address>``.
@@ -460,63 +461,88 @@ def authenticate(
     *,
     hasher: PasswordHasher | None = None,
 ) -> SignInResult:
-    """Check a sign-in attempt against the throttle and the password, and record the outcome."""
+    """Check a sign-in attempt against the throttle and the password, and record the outcome.
+
+    Unlike the other services this one commits, in two short transactions, and has none open
+    while the password is checked: argon2 takes about a tenth of a second on purpose, and on
+    SQLite an open write transaction would stop every other writer of the database for that
+    long. So the attempt is first counted as a failure (committed, which also throttles guesses
+    sent in parallel), the password is checked with no transaction open, and a right password
+    then takes its count back. The session is left with no transaction open.
+    """
     now = _utc_now(now)
     name = username.strip().lower()
     account_key = _account_key(name)
     address_key = f"addr:{address.strip() or 'unknown'}"[:_KEY_MAX_LENGTH]
+    keys = sorted({address_key, account_key})  # concurrent attempts lock rows in one order
 
-    # Sorted, so that concurrent attempts always take the row locks in the same order.
-    rows = {key: _claim(session, key, now) for key in sorted({address_key, account_key})}
+    # 1. The throttle; then the attempt counts as a failure until its password proves right.
+    rows = {key: _claim(session, key, now) for key in keys}
     for row in rows.values():
         _restart_if_window_over(row, now)
-
     lock_ends = [
         end for row in rows.values() if (end := _aware(row.locked_until)) is not None and end > now
     ]
     if lock_ends:
         _drop_clean(session, rows.values())
+        session.commit()
         wait = max(1, math.ceil((max(lock_ends) - now).total_seconds()))
         return _locked(wait)
+    user = session.exec(
+        select(User)
+        .where(sa.func.lower(User.username) == name)
+        .execution_options(populate_existing=True)
+    ).first()
+    user_id, stored_hash = (user.id, user.password_hash) if user is not None else (None, None)
+    _record_failure(rows[account_key], now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM)
+    address_lock = _aware(rows[address_key].locked_until)
+    _record_failure(rows[address_key], now, lock_at=ADDRESS_LOCK_AT, delay_from=None)
+    lock_set = _aware(rows[address_key].locked_until)
+    session.commit()
 
-    user = session.exec(select(User).where(sa.func.lower(User.username) == name)).first()
-    if user is None:
-        # The same cost as a real check, so the time taken does not tell who exists.
-        verify_password(_dummy_hash(hasher or DEFAULT_HASHER), password, hasher=hasher)
-        good = False
-    else:
-        good = verify_password(user.password_hash, password, hasher=hasher)
+    # 2. The password, with no transaction open. An unknown user costs the same check, so the
+    # time taken does not tell who exists.
+    good = verify_password(
+        stored_hash or _dummy_hash(hasher or DEFAULT_HASHER), password, hasher=hasher
+    )
+    if not good or stored_hash is None:
+        return _BAD_CREDENTIALS
+    new_hash = (
+        hash_password(password, hasher=hasher) if needs_rehash(stored_hash, hasher=hasher) else None
+    )
 
-    if not good:
-        _record_failure(
-            rows[account_key], now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM
-        )
-        _record_failure(rows[address_key], now, lock_at=ADDRESS_LOCK_AT, delay_from=None)
-        _drop_clean(session, rows.values())
-        return SignInResult(
-            None,
-            "bad_credentials",
-            message_zh="用户名或密码错误",
-            message_en="Wrong username or password.",
-        )
-
-    assert user is not None
+    # 3. Right: take the count back (a success clears the account's count altogether).
+    rows = {key: _claim(session, key, now) for key in keys}
+    by_address = rows[address_key]
+    by_address.failures = max(0, by_address.failures - 1)
+    if lock_set != address_lock and _aware(by_address.locked_until) == lock_set:
+        by_address.locked_until = None  # the lock this attempt's count set
+    _drop_clean(session, [by_address])
+    session.delete(rows[account_key])
+    user = session.exec(
+        select(User).where(User.id == user_id).execution_options(populate_existing=True)
+    ).first()
+    if user is None or user.password_hash != stored_hash:  # changed while it was checked
+        session.commit()
+        return _BAD_CREDENTIALS
     if not user.is_active:
-        _drop_clean(session, rows.values())
+        session.commit()
         return SignInResult(
             None,
             "inactive",
             message_zh="该账户已停用，请联系管理员",
             message_en="This account has been disabled. Please contact your administrator.",
         )
-
-    session.delete(rows[account_key])
-    _drop_clean(session, (r for k, r in rows.items() if k != account_key))
-    if needs_rehash(user.password_hash, hasher=hasher):
-        user.password_hash = hash_password(password, hasher=hasher)
+    if new_hash is not None:
+        user.password_hash = new_hash
         session.add(user)
-    session.flush()
+    session.commit()
     return SignInResult(user, "ok", message_zh="登录成功", message_en="Signed in.")
+
+
+_BAD_CREDENTIALS = SignInResult(
+    None, "bad_credentials", message_zh="用户名或密码错误", message_en="Wrong username or password."
+)
 
 
 def purge_sign_in_failures(session: Session, now: datetime | None = None) -> int:

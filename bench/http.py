@@ -23,9 +23,9 @@ error. Also printed: the server's CPU time per request (from /proc) and the shar
 load generator used. Targets (information, never asserted): autosave_p95_ms <= 50,
 autosave_vs_bare (autosave rps / bare rps) >= 0.35 and report_p95_ms <= 150, on SQLite.
 
-The clients sign in one after another before the clock starts (a sign-in holds the database's
-write lock during its argon2 check). --factory runs another app factory (module:function,
-importable with the PYTHONPATH given), to compare a variant with the app as it is.
+The clients sign in, all at once, before the clock starts. --factory runs another app factory
+(module:function, importable with the PYTHONPATH given), to compare a variant with the app as
+it is.
 
 With --profile N the server is not started: N autosaves, N report pages and N bare requests go
 through the app in this process, in one thread (the threadpool is bypassed), first timed, then
@@ -189,8 +189,8 @@ def build_population(url: str, clients: int, demo_enterprises: int) -> Populatio
             cluster_ids=[c.id for c in clusters if c.id is not None],
             hasher=fast,
         )
-        # Sign-in rehashes a cheap hash with the production parameters, inside its write
-        # transaction: give every bench user one production hash, made once, instead.
+        # Sign-in rehashes a cheap hash with the production parameters (a second argon2 run):
+        # give every bench user one production hash, made once, instead.
         names = [u for u, _ in fillers] + ["bench-cluster"]
         shared = hash_password(PASSWORD)
         s.exec(sa.update(User).where(col(User.username).in_(names)).values(password_hash=shared))
@@ -402,11 +402,12 @@ async def http_run(args: argparse.Namespace, pop: Population, server: Server) ->
     fig = Figures()
     clients = [Client(HOST, server.port) for _ in pop.fillers]
     fillers = [Filler(c, aid) for c, (_, aid) in zip(clients, pop.fillers, strict=True)]
-    # One at a time: a sign-in holds SQLite's write lock while argon2 checks the password, and
-    # concurrent ones fail with "database is locked" (see the report of this benchmark).
-    for f, (username, _) in zip(fillers, pop.fillers, strict=True):
+
+    async def arrive(f: Filler, username: str) -> None:
         await sign_in(f.client, username)
         await f.open()
+
+    await asyncio.gather(*(arrive(f, u) for f, (u, _) in zip(fillers, pop.fillers, strict=True)))
 
     async def reconnect() -> None:  # fresh connections: none left idle past keep-alive
         await asyncio.gather(*(c.connect() for c in clients))

@@ -650,25 +650,79 @@ def test_purging_removes_only_rows_whose_window_and_lock_are_over(session):
     assert failure_row(session, f"addr:{ADDR}") is not None
 
 
-def test_failures_from_two_workers_at_once_are_both_counted(engine, session):
+class HeldHasher(PasswordHasher):
+    """FAST's parameters, but a password check waits until the test lets it go: a sign-in
+    caught in the middle of its argon2 check."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.checking = threading.Event()
+        self.go = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.checking.set()
+        assert self.go.wait(30), "the test never let the check go"
+        return super().verify(hash, password)
+
+
+def attempt_in_thread(engine, username, password, hasher, out: list) -> threading.Thread:
+    def run() -> None:
+        with Session(engine) as s:
+            out.append(authenticate(s, username, password, ADDR, now=T0, hasher=hasher).status)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def failures_now(engine, key: str) -> int:
+    """A throttle row's count, read in a transaction of its own (ended before returning)."""
+    with Session(engine) as s:
+        row = s.get(SignInFailure, key)
+        return 0 if row is None else row.failures
+
+
+def test_no_transaction_is_open_while_a_password_is_checked(engine, session):
+    """While one sign-in checks its password, other attempts and other writers go ahead (on
+    SQLite nothing holds the write lock, on PostgreSQL no throttle row stays locked), and the
+    attempt in progress already counts, so that guesses sent in parallel are throttled too.
+    The right password then takes its count back."""
     add_admin(session, "wangwei")
-    with Session(engine) as first, Session(engine) as second:
-        assert authenticate(first, "wangwei", "wrong one", ADDR, now=T0).status == (
-            "bad_credentials"
-        )
-        done: list[str] = []
+    held = HeldHasher()
+    first: list[str] = []
+    checking = attempt_in_thread(engine, "wangwei", GOOD, held, first)
+    try:
+        assert held.checking.wait(30)
+        second: list[str] = []
+        other = attempt_in_thread(engine, "wangwei", "wrong two", FAST, second)
+        other.join(10)  # were a lock held, this would wait for the first sign-in
+        other_done = not other.is_alive()
+        with Session(engine) as writer:
+            add_admin(writer, "lisi")
+        in_progress = failures_now(engine, "user:wangwei")
+    finally:
+        held.go.set()
+        checking.join(30)
+    assert other_done and second == ["bad_credentials"]
+    assert in_progress == 2  # the attempt being checked, and the wrong one
+    assert first == ["ok"]
+    assert failures_now(engine, "user:wangwei") == 0  # a success clears the account's count
+    assert failures_now(engine, f"addr:{ADDR}") == 1  # the wrong one only
 
-        def other_worker() -> None:
-            result = authenticate(second, "wangwei", "wrong two", ADDR, now=T0)
-            second.commit()
-            done.append(result.status)
 
-        thread = threading.Thread(target=other_worker)
-        thread.start()
-        thread.join(timeout=0.5)  # it waits for the first worker's row lock
-        assert done == []
-        first.commit()
-        thread.join(timeout=10)
-        assert done == ["bad_credentials"]
-    row = failure_row(session, "user:wangwei")
-    assert row is not None and row.failures == 2
+def test_a_password_changed_while_it_was_checked_does_not_sign_in(engine, session):
+    user_id = add_admin(session, "wangwei").id
+    session.close()
+    held = HeldHasher()
+    result: list[str] = []
+    checking = attempt_in_thread(engine, "wangwei", GOOD, held, result)
+    try:
+        assert held.checking.wait(30)
+        with Session(engine) as admin:
+            reset_password(admin, admin.get(User, user_id), "a fresh start 42", hasher=FAST)
+            admin.commit()
+    finally:
+        held.go.set()
+        checking.join(30)
+    assert result == ["bad_credentials"]
+    assert sign_in(session, "wangwei", "a fresh start 42", T0).status == "ok"

@@ -36,8 +36,7 @@ def sign_in_submit(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     address = request.client.host if request.client else "unknown"
-    result = authenticate(db, username, password, address)
-    db.commit()
+    result = authenticate(db, username, password, address)  # commits what it records
     if not result.ok or result.user is None:
         message = i18n.pick(result.message_zh, result.message_en)
         if result.status == "locked":
