@@ -96,6 +96,25 @@ class AccountError(Invalid):
         return [p.code for p in self.problems]
 
 
+class TooManyAttempts(AccountError):
+    """Too many wrong passwords for this account lately: nothing was checked this time."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        zh_wait, en_wait = _wait_words(retry_after)
+        super().__init__(
+            [
+                Problem(
+                    "too_many_attempts",
+                    f"密码错误次数过多，请在 {zh_wait}后再试",
+                    f"Too many wrong passwords. Please try again in {en_wait}.",
+                )
+            ]
+        )
+
+
 # --- passwords -------------------------------------------------------------------------------
 
 
@@ -232,9 +251,30 @@ def change_password(
     now: datetime | None = None,
     hasher: PasswordHasher | None = None,
 ) -> None:
-    """Replace a user's own password, given the current one; AccountError lists all faults."""
+    """Replace a user's own password, given the current one; AccountError lists all faults.
+
+    A wrong current password counts against the account like a failed sign-in, under the same
+    throttle, so that someone at an unattended, signed-in browser cannot try passwords at will;
+    while the account is held back nothing is checked (TooManyAttempts). As in authenticate the
+    attempt is counted first, in a transaction committed here, and argon2 runs with none open;
+    the caller commits the new password.
+    """
+    now = _utc_now(now)
+    username, stored_hash = user.username, user.password_hash
+    key = _account_key(username)
+    row = _claim(session, key, now)
+    _restart_if_window_over(row, now)
+    end = _aware(row.locked_until)
+    if end is not None and end > now:
+        _drop_clean(session, [row])
+        session.commit()
+        raise TooManyAttempts(max(1, math.ceil((end - now).total_seconds())))
+    _record_failure(row, now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM)
+    session.commit()
+
+    right = verify_password(stored_hash, current, hasher=hasher)
     problems: list[Problem] = []
-    if not verify_password(user.password_hash, current, hasher=hasher):
+    if not right:
         problems.append(
             Problem(
                 "current_password_wrong",
@@ -242,7 +282,7 @@ def change_password(
                 "the current password is not correct",
             )
         )
-    problems += check_password_policy(new, user.username)
+    problems += check_password_policy(new, username)
     if new == current:
         problems.append(
             Problem(
@@ -251,9 +291,19 @@ def change_password(
                 "the new password must differ from the current one",
             )
         )
+    new_hash = None if problems else hash_password(new, hasher=hasher)
+    if right:  # a proven password clears the account's count, as a sign-in does
+        session.delete(_claim(session, key, now))
+        session.flush()
     if problems:
+        if right:
+            session.commit()  # the count taken back stays taken back
         raise AccountError(problems)
-    _set_password(session, user, new, _utc_now(now), hasher)
+    assert new_hash is not None
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    session.add(user)
+    session.flush()
 
 
 def reset_password(
@@ -625,12 +675,16 @@ def _drop_clean(session: Session, rows: Iterable[SignInFailure]) -> None:
     session.flush()
 
 
-def _locked(seconds: int) -> SignInResult:
+def _wait_words(seconds: int) -> tuple[str, str]:
+    """A wait in words, in Chinese and English (seconds under a minute, else whole minutes)."""
     if seconds < 60:
-        zh_wait, en_wait = f"{seconds} 秒", f"{seconds} second{'s' if seconds != 1 else ''}"
-    else:
-        minutes = math.ceil(seconds / 60)
-        zh_wait, en_wait = f"{minutes} 分钟", f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return f"{seconds} 秒", f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} 分钟", f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _locked(seconds: int) -> SignInResult:
+    zh_wait, en_wait = _wait_words(seconds)
     return SignInResult(
         None,
         "locked",

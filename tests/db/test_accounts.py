@@ -402,6 +402,41 @@ def test_the_new_password_must_meet_the_policy_and_all_faults_are_listed(session
     ]
 
 
+def test_wrong_current_passwords_are_throttled_like_failed_sign_ins(session):
+    """Someone at a signed-in browser cannot try passwords at will: wrong current passwords
+    count against the account, the delays and the lock of sign-in apply, and while the account
+    is held back not even the right password is checked."""
+    user = add_admin(session, "wangwei")
+    at = T0
+    for n in range(1, accounts.ACCOUNT_LOCK_AT + 1):
+        at += timedelta(seconds=61)  # past each delay
+        with pytest.raises(AccountError) as caught:
+            change_password(session, user, f"guess {n}", "a brand new secret", now=at, hasher=FAST)
+        assert caught.value.codes == ["current_password_wrong"], n
+        assert failure_row(session, "user:wangwei").failures == n
+    with pytest.raises(accounts.TooManyAttempts) as held:
+        change_password(session, user, GOOD, "a brand new secret", now=at, hasher=FAST)
+    assert held.value.status == 429 and held.value.retry_after == 15 * 60
+    assert held.value.codes == ["too_many_attempts"] and "15 分钟" in held.value.first.zh
+    assert sign_in(session, "wangwei", GOOD, at).status == "locked"  # one count, one lock
+    session.refresh(user)
+    assert verify_password(user.password_hash, GOOD)  # unchanged
+
+
+def test_the_right_current_password_clears_the_accounts_count(session):
+    user = add_admin(session, "wangwei")
+    sign_in(session, "wangwei", "wrong password", T0)
+    sign_in(session, "wangwei", "wrong password", T0)
+    with pytest.raises(AccountError) as caught:  # right password, a new one too short
+        change_password(session, user, GOOD, "short", now=T0, hasher=FAST)
+    assert caught.value.codes == ["password_too_short"]
+    assert failure_row(session, "user:wangwei") is None
+    change_password(session, user, GOOD, "a brand new secret", now=T0, hasher=FAST)
+    session.commit()
+    assert failure_row(session, "user:wangwei") is None
+    assert sign_in(session, "wangwei", "a brand new secret", T0).status == "ok"
+
+
 def test_an_admin_reset_applies_the_policy_and_lifts_the_lock(session):
     user = add_admin(session)
     with pytest.raises(AccountError) as caught:

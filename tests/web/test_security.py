@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
+from sqlmodel import Session
 
+from assess.models import SignInFailure
 from assess.settings import Settings
 from tests.web.conftest import PASSWORD, csrf_of, make_client, sign_in
 from web import create_app
@@ -105,6 +109,25 @@ def test_changing_the_password_signs_out_other_sessions(sqlite_engine, world):
     assert r.status_code == 200
     assert mine.get("/assessments").status_code == 200  # this session goes on
     assert other.get("/assessments").status_code == 303  # the other one must sign in again
+
+
+def test_guessing_the_current_password_is_throttled_with_429(client, world, sqlite_engine):
+    name = world.users["enterprise"]
+    token = sign_in(client, name)
+    form = {"new": "a-new-pass-2026", "repeat": "a-new-pass-2026", "csrf_token": token}
+    r = client.post("/account/password", data={**form, "current": "not it at all"})
+    assert r.status_code == 422 and 'data-code="current_password_wrong"' in r.text
+    with Session(sqlite_engine) as s:
+        row = s.get(SignInFailure, f"user:{name}")
+        assert row is not None and row.failures == 1  # counted like a failed sign-in
+        row.failures, row.locked_until = 10, datetime.now(UTC) + timedelta(minutes=15)
+        s.add(row)
+        s.commit()
+    r = client.post("/account/password", data={**form, "current": PASSWORD})
+    assert r.status_code == 429, r.text
+    assert 850 < int(r.headers["retry-after"]) <= 900
+    assert 'data-code="too_many_attempts"' in r.text and "15 分钟后再试" in r.text
+    assert client.get("/assessments").status_code == 200  # still signed in; nothing changed
 
 
 def test_an_oversized_request_is_refused_before_it_is_read(client, world):

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from assess.access import own_enterprise
-from assess.accounts import AccountError, change_password
+from assess.accounts import AccountError, TooManyAttempts, change_password
 from assess.enterprises import CONTACT_FIELDS, update_enterprise
 from assess.errors import Conflict, Invalid, Problem
 from assess.models import Cluster, Enterprise, Park
@@ -46,9 +46,12 @@ def password_submit(
         change_password(db, user, current, new)
         db.commit()
     except AccountError as exc:
-        db.rollback()
+        db.rollback()  # a wrong current password stays counted: change_password committed it
         ctx = {"problems": exc.problems, "done": False}
-        return htmx.render(request, "password.html", ctx, status=422)
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+        )
+        return htmx.render(request, "password.html", ctx, status=exc.status, headers=headers)
     db.refresh(user)
     request.session["pwc"] = password_stamp(user)
     return htmx.render(request, "password.html", {"problems": [], "done": True})
