@@ -586,6 +586,7 @@ def authenticate(
     if new_hash is not None:
         user.password_hash = new_hash
         session.add(user)
+    purge_sign_in_failures(session, now)  # the table's upkeep: old counts of anyone go
     session.commit()
     return SignInResult(user, "ok", message_zh="登录成功", message_en="Signed in.")
 
@@ -600,12 +601,15 @@ def purge_sign_in_failures(session: Session, now: datetime | None = None) -> int
     now = _utc_now(now)
     # Stored times are UTC on both databases (SQLite keeps them as ISO text, which sorts).
     result = session.exec(
-        sa.delete(SignInFailure).where(
+        sa.delete(SignInFailure)
+        .where(
             col(SignInFailure.first_at) <= now - FAILURE_WINDOW,
             sa.or_(
                 col(SignInFailure.locked_until).is_(None), col(SignInFailure.locked_until) <= now
             ),
         )
+        # Rows loaded in this session are not matched in Python (SQLite hands back naive times).
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount
 

@@ -674,6 +674,17 @@ def test_a_successful_sign_in_leaves_no_throttle_rows_behind(session):
     assert count(session, SignInFailure) == 0
 
 
+def test_a_successful_sign_in_clears_away_counts_whose_time_is_over(session):
+    add_admin(session, "wangwei")
+    sign_in(session, "old", "wrong password", T0, address="198.51.100.1")
+    later = T0 + accounts.FAILURE_WINDOW + timedelta(seconds=1)
+    sign_in(session, "recent", "wrong password", later, address="198.51.100.2")
+    assert sign_in(session, "wangwei", GOOD, later).status == "ok"
+    assert failure_row(session, "user:old") is None
+    assert failure_row(session, "addr:198.51.100.1") is None
+    assert failure_row(session, "user:recent") is not None  # still within its window
+
+
 def test_purging_removes_only_rows_whose_window_and_lock_are_over(session):
     add_admin(session, "wangwei")
     sign_in(session, "old", "wrong password", T0, address="198.51.100.1")
