@@ -232,3 +232,83 @@ def test_what_if_names_an_impossible_value_instead_of_scoring_it(client, world, 
     assert 'data-code="out_of_range"' in r.text
     now = re.search(r'class="whatif-overall">([^<]+)<', r.text).group(1)
     assert f"（当前 {now}）" in r.text or f"(now {now})" in r.text  # nothing was changed
+
+
+def test_the_enterprise_list_goes_page_by_page_and_searches_all_of_them(
+    client, world, sqlite_engine
+):
+    """A city has more firms than one page shows: every one is reachable through the pages,
+    and the search looks through all of them (a typed % is a literal character)."""
+    with Session(sqlite_engine) as s:
+        for n in range(118):
+            factories.enterprise(s, name=f"分页测试企业{n:03d}")
+        factories.enterprise(s, name="百分之百%有限公司")
+        s.commit()
+        total = len(s.exec(select(Enterprise)).all())
+    assert total == 121
+    sign_in(client, world.users["admin"])
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        page = client.get(f"/admin/enterprises?page={number}").text
+        assert f'data-total="{total}"' in page
+        assert f"第 {number} / 3 页" in page
+        seen += re.findall(r'<a href="/admin/enterprises/\d+">([^<]+)</a>', page)
+        assert ('rel="next"' in page) == (number < 3) and ('rel="prev"' in page) == (number > 1)
+    assert len(seen) == total == len(set(seen))
+    assert seen == sorted(seen)  # by name, across the pages
+    assert "第 101–121 条，共 121 条" in client.get("/admin/enterprises?page=3").text
+    assert "第 3 / 3 页" in client.get("/admin/enterprises?page=99").text  # past the end: last
+
+    found = client.get("/admin/enterprises", params={"q": "测试企业11"}).text
+    names = re.findall(r'<a href="/admin/enterprises/\d+">([^<]+)</a>', found)
+    assert names == [f"分页测试企业{n}" for n in range(110, 118)]
+    assert 'href="/admin/enterprises?q=' not in found  # one page: no pager links
+    percent = client.get("/admin/enterprises", params={"q": "%"}).text
+    assert re.findall(r'<a href="/admin/enterprises/\d+">([^<]+)</a>', percent) == [
+        "百分之百%有限公司"
+    ]
+
+
+def test_the_user_list_pages_and_searches_and_keeps_the_search_in_its_links(
+    client, world, sqlite_engine
+):
+    from assess.accounts import create_user
+    from tests.web.conftest import FAST
+
+    with Session(sqlite_engine) as s:
+        for n in range(60):
+            create_user(
+                s,
+                username=f"page-user-{n:02d}",
+                password="Paging-secret-42",
+                role="admin",
+                hasher=FAST,
+            )
+        s.commit()
+    sign_in(client, world.users["admin"])
+    first = client.get("/admin/users", params={"q": "page-user"}).text
+    assert 'data-total="60"' in first and "第 1–50 条，共 60 条" in first
+    assert 'href="/admin/users?q=page-user&amp;page=2"' in first
+    second = client.get("/admin/users", params={"q": "page-user", "page": 2}).text
+    assert re.findall(r"<td>(page-user-\d+)</td>", second) == [
+        f"page-user-{n:02d}" for n in range(50, 60)
+    ]
+    none = client.get("/admin/users", params={"q": "nobody-by-this-name"}).text
+    assert "没有找到用户" in none and 'data-total="0"' in none
+
+
+def test_the_user_list_says_what_each_account_covers(client, world):
+    sign_in(client, world.users["admin"])
+    page = client.get("/admin/users").text
+
+    def scope(username: str) -> str:
+        m = re.search(
+            rf"<td>{username}</td>\s*<td>[^<]*</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>", page
+        )
+        assert m, username
+        return m.group(1)
+
+    assert scope(world.users["enterprise"]) == "甲化工有限公司"
+    assert scope(world.users["certifier"]) == "测试评定机构"
+    assert scope(world.users["cluster_manager"]) == "精细化工"
+    assert scope(world.users["admin"]) == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -13,22 +14,37 @@ from assess.accounts import AccountError, create_user, reset_password, set_activ
 from assess.compile import shipped_catalog
 from assess.enterprises import ADMIN_FIELDS, create_enterprise, get_enterprise, update_enterprise
 from assess.errors import Conflict, Invalid, NotFound, Problem
-from assess.models import CertificationBody, Cluster, Enterprise, Park, Role, StaffBand, User
-from web import htmx
+from assess.models import (
+    CertificationBody,
+    Cluster,
+    Enterprise,
+    Park,
+    Role,
+    StaffBand,
+    User,
+    UserCluster,
+)
+from web import htmx, i18n
 from web.deps import AdminUser, FormFields, SessionDep
+from web.paging import page_of
 
 router = APIRouter(prefix="/admin")
 Text = Annotated[str, Form(max_length=300)]
 
 
-def _choices(db: Session) -> dict[str, Any]:
+def _sectors() -> list[tuple[str, str, str]]:
+    """(code, Chinese name, English name) of every sector with a shipped questionnaire."""
     cat = shipped_catalog()
-    sectors = []
+    out = []
     for sector, versions in sorted(cat.versions().items()):
         m = cat.modules[sector][versions[-1]]
-        sectors.append((sector, m.sector.name.zh, m.sector.name.en))
+        out.append((sector, m.sector.name.zh, m.sector.name.en))
+    return out
+
+
+def _choices(db: Session) -> dict[str, Any]:
     return {
-        "sectors": sectors,
+        "sectors": _sectors(),
         "clusters": list(db.exec(select(Cluster).order_by(col(Cluster.id)))),
         "parks": list(db.exec(select(Park).order_by(col(Park.id)))),
         "bands": [b.value for b in StaffBand],
@@ -37,16 +53,34 @@ def _choices(db: Session) -> dict[str, Any]:
     }
 
 
-@router.get("/enterprises", name="admin_enterprises")
-def enterprises(request: Request, user: AdminUser, db: SessionDep, q: str = "") -> Response:
-    query = select(Enterprise).order_by(col(Enterprise.name))
+def _search(request: Request, name: str, q: str) -> tuple[str, str]:
+    """The search term as used (trimmed, at most 100 characters) and the list's URL for the
+    pager, with the term, ready for ``page=``."""
     term = q.strip()[:100]
-    if term:
-        like = f"%{term}%"
-        query = query.where(col(Enterprise.name).like(like) | col(Enterprise.uscc).like(like))
-    rows = list(db.exec(query.limit(500)))
+    base = str(request.app.url_path_for(name))
+    return term, f"{base}?{urlencode({'q': term})}&" if term else f"{base}?"
+
+
+@router.get("/enterprises", name="admin_enterprises")
+def enterprises(
+    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
+) -> Response:
+    term, pager_url = _search(request, "admin_enterprises", q)
+    query = select(Enterprise).order_by(col(Enterprise.name), col(Enterprise.id))
+    if term:  # typed % and _ are meant literally
+        query = query.where(
+            col(Enterprise.name).contains(term, autoescape=True)
+            | col(Enterprise.uscc).contains(term.upper(), autoescape=True)
+        )
     clusters = {c.id: c for c in db.exec(select(Cluster))}
-    ctx = {"rows": rows, "q": term, "clusters": clusters}
+    sectors = {code: (zh, en) for code, zh, en in _sectors()}
+    ctx = {
+        "sectors": sectors,
+        "page": page_of(db, query, page),
+        "q": term,
+        "pager_url": pager_url,
+        "clusters": clusters,
+    }
     return htmx.render(request, "admin_enterprises.html", ctx, blocks=["rows"])
 
 
@@ -134,23 +168,60 @@ def enterprise_update(
     return htmx.redirect(request, url + "?saved=1")
 
 
-def _users_ctx(db: Session, problems: list[Problem], form: dict[str, Any]) -> dict[str, Any]:
-    users = list(db.exec(select(User).order_by(col(User.username))))
-    ents = {
-        e.id: e
-        for e in db.exec(
-            select(Enterprise).where(
-                col(Enterprise.id).in_([u.enterprise_id for u in users if u.enterprise_id])
-            )
+def _users_ctx(
+    request: Request,
+    db: Session,
+    problems: list[Problem],
+    form: dict[str, Any],
+    q: str = "",
+    number: int = 1,
+) -> dict[str, Any]:
+    term, pager_url = _search(request, "admin_users", q)
+    query = select(User).order_by(col(User.username))
+    if term:
+        query = query.where(
+            col(User.username).contains(term.lower(), autoescape=True)
+            | col(User.display_name).contains(term, autoescape=True)
         )
-    }
+    page = page_of(db, query, number)
+    choices = _choices(db)
     return {
-        "users": users,
-        "ents": ents,
+        "page": page,
+        "q": term,
+        "pager_url": pager_url,
+        "scopes": _scopes(db, page.rows, choices),
         "problems": problems,
         "form": form,
-        **_choices(db),
+        **choices,
     }
+
+
+def _scopes(db: Session, users: list[User], choices: dict[str, Any]) -> dict[int, list[str]]:
+    """User id → what the account covers, in words: its enterprise, its certification body
+    or its clusters (nothing for an administrator)."""
+    ent_ids = [u.enterprise_id for u in users if u.enterprise_id]
+    ents = {
+        e.id: e.name for e in db.exec(select(Enterprise).where(col(Enterprise.id).in_(ent_ids)))
+    }
+    bodies = {b.id: b.name for b in choices["bodies"]}
+    clusters = {c.id: i18n.pick(c.name_zh, c.name_en) for c in choices["clusters"]}
+    managed: dict[int, list[str]] = {}
+    rows = db.exec(
+        select(UserCluster)
+        .where(col(UserCluster.user_id).in_([u.id for u in users]))
+        .order_by(col(UserCluster.cluster_id))
+    )
+    for uc in rows:
+        managed.setdefault(uc.user_id, []).append(clusters.get(uc.cluster_id, ""))
+    out: dict[int, list[str]] = {}
+    for u in users:
+        if u.enterprise_id in ents:
+            out[u.id or 0] = [ents[u.enterprise_id]]
+        elif u.cert_body_id in bodies:
+            out[u.id or 0] = [bodies[u.cert_body_id]]
+        else:
+            out[u.id or 0] = managed.get(u.id or 0, [])
+    return out
 
 
 _USER_FORM = {
@@ -164,8 +235,11 @@ _USER_FORM = {
 
 
 @router.get("/users", name="admin_users")
-def users(request: Request, user: AdminUser, db: SessionDep) -> Response:
-    return htmx.render(request, "admin_users.html", _users_ctx(db, [], dict(_USER_FORM)))
+def users(
+    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
+) -> Response:
+    ctx = _users_ctx(request, db, [], dict(_USER_FORM), q, page)
+    return htmx.render(request, "admin_users.html", ctx, blocks=["rows"])
 
 
 @router.post("/users", name="admin_user_create")
@@ -227,7 +301,7 @@ def user_create(
     except AccountError as exc:
         db.rollback()
         return htmx.render(
-            request, "admin_users.html", _users_ctx(db, exc.problems, form), status=422
+            request, "admin_users.html", _users_ctx(request, db, exc.problems, form), status=422
         )
     return htmx.redirect(request, request.app.url_path_for("admin_users"))
 
@@ -247,7 +321,7 @@ def _change_user(request: Request, db: Session, change: Callable[[], object]) ->
         db.commit()
     except AccountError as exc:
         db.rollback()
-        ctx = _users_ctx(db, exc.problems, dict(_USER_FORM))
+        ctx = _users_ctx(request, db, exc.problems, dict(_USER_FORM))
         return htmx.render(request, "admin_users.html", ctx, status=exc.status)
     return htmx.redirect(request, request.app.url_path_for("admin_users"))
 
