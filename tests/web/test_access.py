@@ -97,6 +97,7 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
         None,
     ),
     ("GET", "/account/password", {}, codes(200, anonymous=303), None),
+    ("GET", "/account/session", {}, codes(200, anonymous=303), None),
     (
         "POST",
         "/account/password",

@@ -130,6 +130,24 @@ def test_guessing_the_current_password_is_throttled_with_429(client, world, sqli
     assert client.get("/assessments").status_code == 200  # still signed in; nothing changed
 
 
+def test_a_page_can_learn_the_token_of_a_session_signed_in_again_elsewhere(client, world):
+    """What the fill page asks after the person signed in again in another tab: the new
+    session's token, which its next save must carry; a browser still signed out gets 401."""
+    ask = {"Accept": "application/json"}
+    signed_out = client.get("/account/session", headers=ask)
+    assert signed_out.status_code == 401 and signed_out.json()["problems"][0]["code"] == "sign_in"
+    old = csrf_of(client)
+    sign_in(client, world.users["enterprise"])
+    state = client.get("/account/session", headers=ask)
+    assert state.status_code == 200 and state.headers["cache-control"] == "no-store"
+    token = state.json()["csrf"]
+    assert state.json()["user"] == world.users["enterprise"] and token != old
+    save = f"/assessments/{world.a_draft.id}/answers/core.rd.digital_share"
+    form = {"version": "0", "value": "12"}
+    assert client.post(save, data=form, headers={"X-CSRF-Token": old}).status_code == 403
+    assert client.post(save, data=form, headers={"X-CSRF-Token": token}).status_code == 200
+
+
 def test_an_oversized_request_is_refused_before_it_is_read(client, world):
     token = sign_in(client, world.users["enterprise"])
     r = client.post(

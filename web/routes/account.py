@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from assess.access import own_enterprise
@@ -15,9 +15,18 @@ from assess.errors import Conflict, Invalid, Problem
 from assess.models import Cluster, Enterprise, Park
 from web import htmx
 from web.deps import SessionDep, UserDep, password_stamp
+from web.security import csrf_token
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=300)]
+
+
+@router.get("/account/session", name="session_state")
+def session_state(request: Request, user: UserDep) -> Response:
+    """Whether this browser is signed in, and its form token: a page left open while the
+    session expired asks, after the person signed in again in another tab, so that it can send
+    its unsaved answers again (401 when still signed out)."""
+    return JSONResponse({"user": user.username, "csrf": csrf_token(request)})
 
 
 @router.get("/account/password", name="change_password")

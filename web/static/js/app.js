@@ -22,6 +22,35 @@
   });
   document.addEventListener("htmx:sendError", function (evt) { markUnsaved(evt.detail.elt); });
 
+  // Back on a page whose session expired, after signing in again in another tab: take the new
+  // session's form token and send the answers marked "not saved" again. A stale one then meets
+  // the usual conflict message; still signed out, nothing happens until the next visit.
+  var resending = false;
+  function resendUnsaved() {
+    var alert = document.getElementById("session-alert");
+    var url = alert && alert.getAttribute("data-session-url");
+    var pending = document.querySelectorAll("form.q-form .q-status.unsaved");
+    if (!url || !pending.length || resending) return;
+    resending = true;
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (session) {
+        if (!session || !session.csrf) return;
+        document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": session.csrf }));
+        document.querySelectorAll("input[name=csrf_token]").forEach(function (input) {
+          input.value = session.csrf;
+        });
+        alert.innerHTML = "";
+        pending.forEach(function (status) { htmx.trigger(status.closest("form.q-form"), "submit"); });
+      })
+      .catch(function () { /* offline: the marks stay, and so does the question on leaving */ })
+      .then(function () { resending = false; });
+  }
+  window.addEventListener("focus", resendUnsaved);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) resendUnsaved();
+  });
+
   // Leaving the page with unsaved or refused answers asks first.
   window.addEventListener("beforeunload", function (evt) {
     if (document.querySelector(".q-status.unsaved, .q-status.error, .q-status.conflict")) {
