@@ -7,12 +7,27 @@
     return form ? form.querySelector(".q-status") : null;
   }
 
-  function markUnsaved(elt) {
+  function markUnsaved(elt, why) {
     var status = statusOf(elt);
     if (!status) return;
     status.classList.add("unsaved");
-    status.textContent = status.getAttribute("data-unsaved") || "Not saved";
+    status.textContent = status.getAttribute(why || "data-unsaved") || "Not saved";
   }
+
+  // A ratio is one answer of two numbers: with only one of them typed there is nothing to save
+  // yet (the server would refuse it), so the save waits for the other; emptying both clears.
+  document.addEventListener("htmx:confirm", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.matches || !form.matches("form.q-form")) return;
+    var num = form.querySelector("input[name=numerator]");
+    var den = form.querySelector("input[name=denominator]");
+    var na = form.querySelector("input[name=na]");
+    if (!num || !den || (na && na.checked)) return;
+    if ((num.value.trim() === "") !== (den.value.trim() === "")) {
+      evt.preventDefault();
+      markUnsaved(form, "data-half");
+    }
+  });
 
   // A save that did not reach the database leaves a visible mark on its question.
   document.addEventListener("htmx:afterRequest", function (evt) {
