@@ -33,7 +33,7 @@ under cProfile, and the costs are printed by area and by function.
 
     python bench/http.py [--json] [--clients 50] [--seconds 20] [--report-requests 200] [--keep]
                          [--warmup 2] [--report-concurrency 4] [--demo-enterprises 420]
-                         [--factory web:create_app] [--profile N [--top 25]]
+                         [--factory web:create_app] [--mixed] [--profile N [--top 25]]
 """
 
 from __future__ import annotations
@@ -435,9 +435,44 @@ async def http_run(args: argparse.Namespace, pop: Population, server: Server) ->
         await report(readers[0], i)
     workers = [lambda i, c=c: report(c, i) for c in readers]
     await _measure("report", fig, server, lambda: fixed_count(workers, args.report_requests))
+    if args.mixed:
+        await mixed_run(args, fig, server, fillers, readers, report, reconnect)
     for c in clients + readers:
         await c.close()
     return fig
+
+
+async def mixed_run(
+    args: argparse.Namespace,
+    fig: Figures,
+    server: Server,
+    fillers: list[Filler],
+    readers: list[Client],
+    report: Callable[[Client, int], Any],
+    reconnect: Callable[[], Any],
+) -> None:
+    """Both at once: the clients autosave while the readers fetch report pages back to back.
+
+    Autosave runs on the event loop (SQLite), so this shows what a burst of saves does to the
+    pages of the same worker. The server's CPU time is the two phases' together.
+    """
+    await reconnect()
+    for r in readers:
+        await r.connect()
+    n = iter(range(10**9))
+    pages = [lambda c=c: report(c, next(n)) for c in readers]
+
+    async def both() -> Phase:
+        saves, reads = await asyncio.gather(
+            closed_loop(fillers, args.seconds, args.warmup),
+            closed_loop(pages, args.seconds, args.warmup),
+        )
+        fig.phases["mixed_report"] = reads
+        return saves
+
+    await _measure("mixed_autosave", fig, server, both)
+    fig.server_cpu["mixed_report"] = float("nan")  # counted with mixed_autosave
+    fig.loadgen_cpu["mixed_report"] = float("nan")
 
 
 def _event_loop_runner() -> asyncio.Runner:
@@ -493,23 +528,34 @@ def print_summary(out: dict[str, Any]) -> None:
         f"(built in {out['setup_s']:.1f} s)"
     )
     print(
-        f"  {'phase':<9}{'requests':>9}{'errors':>7}{'rps':>8}  {'median':>9}{'p95':>9}{'p99':>9}"
+        f"  {'phase':<15}{'requests':>9}{'errors':>7}{'rps':>8}  {'median':>9}{'p95':>9}{'p99':>9}"
         f"{'max':>9} ms  {'server CPU':>10}  {'load gen.':>9}"
     )
-    for name in ("autosave", "bare", "report"):
+    for name in ("autosave", "bare", "report", "mixed_autosave", "mixed_report"):
+        if f"{name}_requests" not in out:
+            continue
         lat = "".join(f"{out[f'{name}_{k}_ms']:>9.1f}" for k in ("median", "p95", "p99", "max"))
+        cpu, share = out[f"{name}_server_cpu_ms_per_request"], out[f"{name}_loadgen_cpu_share"]
+        costs = (
+            "     (in the row above)"
+            if cpu != cpu  # NaN: measured together with the phase above
+            else f"{cpu:>6.2f} ms/req{share:>6.0%} CPU"
+        )
         print(
-            f"  {name:<9}{out[f'{name}_requests']:>9}{out[f'{name}_errors']:>7}"
-            f"{out[f'{name}_rps']:>8.0f}  {lat}     "
-            f"{out[f'{name}_server_cpu_ms_per_request']:>6.2f} ms/req"
-            f"{out[f'{name}_loadgen_cpu_share']:>6.0%} CPU"
+            f"  {name:<15}{out[f'{name}_requests']:>9}{out[f'{name}_errors']:>7}"
+            f"{out[f'{name}_rps']:>8.0f}  {lat}     {costs}"
         )
         if out.get(f"{name}_error_kinds"):
-            print(f"  {'':<9}errors: {out[f'{name}_error_kinds']}")
+            print(f"  {'':<15}errors: {out[f'{name}_error_kinds']}")
     print(
         f"  ({out['seconds']:g} s closed loop after {out['warmup']:g} s warm-up for autosave and "
         f"bare; report: {out['report_requests']} pages, {out['report_concurrency']} at a time)"
     )
+    if "mixed_report_requests" in out:
+        print(
+            f"  (mixed: autosave and {out['report_concurrency']} report readers at once, closed "
+            "loops; the server CPU shown for mixed_autosave covers both)"
+        )
     print("targets (information, not a test):")
 
     def met(good: bool) -> str:
@@ -693,6 +739,12 @@ def main() -> int:
         "--factory",
         default="web:create_app",
         help="the app factory uvicorn calls (to compare a variant; default web:create_app)",
+    )
+    ap.add_argument(
+        "--mixed",
+        action="store_true",
+        help="also run autosave and report pages at the same time (phases mixed_autosave and "
+        "mixed_report)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
