@@ -106,6 +106,15 @@ async def current_user(request: Request, db: SessionDep) -> User:
     return await anyio.to_thread.run_sync(look_up)
 
 
+async def reading_here(request: Request, work: Callable[[], T]) -> T:
+    """``work()`` of a page that only reads: here on the event loop on SQLite, where reads of
+    the local file never wait for a writer and a trip through a worker thread costs more than a
+    page's queries; in a worker thread on PostgreSQL."""
+    if request.app.state.no_wait is not None:
+        return work()
+    return await anyio.to_thread.run_sync(work)
+
+
 async def in_session(request: Request, work: Callable[[Session], T]) -> T:
     """``work(session)`` for a request that writes, on a session of its own, closed after.
 

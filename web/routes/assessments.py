@@ -32,7 +32,15 @@ from assess.models import Answer, Assessment, Enterprise, Role, Status, User
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
 from web import htmx, i18n
-from web.deps import EnterpriseUser, FormFields, SessionDep, UserDep, in_session, signed_in_user
+from web.deps import (
+    EnterpriseUser,
+    FormFields,
+    SessionDep,
+    UserDep,
+    in_session,
+    reading_here,
+    signed_in_user,
+)
 
 router = APIRouter()
 
@@ -105,9 +113,14 @@ def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
 
 
 @router.get("/assessments/{assessment_id}", name="fill")
-def fill_page(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
-    a = readable_assessment(db, user, assessment_id)
-    return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
+async def fill_page(
+    request: Request, assessment_id: int, user: UserDep, db: SessionDep
+) -> Response:
+    def page() -> Response:
+        a = readable_assessment(db, user, assessment_id)
+        return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
+
+    return await reading_here(request, page)
 
 
 def _question_of(a: Assessment, question: str) -> QuestionBase:
