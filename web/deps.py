@@ -101,16 +101,20 @@ async def current_user(request: Request, db: SessionDep) -> User:
         db.commit()  # end the read here
         return user
 
-    if request.app.state.no_wait is not None:  # SQLite
-        return look_up()
-    return await anyio.to_thread.run_sync(look_up)
+    return await reading_here(request, look_up)
+
+
+def _local_file(request: Request) -> bool:
+    """Whether the database is a local SQLite file (its engine for writers that never wait
+    exists only then)."""
+    return request.app.state.no_wait is not None
 
 
 async def reading_here(request: Request, work: Callable[[], T]) -> T:
     """``work()`` of a page that only reads: here on the event loop on SQLite, where reads of
     the local file never wait for a writer and a trip through a worker thread costs more than a
     page's queries; in a worker thread on PostgreSQL."""
-    if request.app.state.no_wait is not None:
+    if _local_file(request):
         return work()
     return await anyio.to_thread.run_sync(work)
 
@@ -125,7 +129,7 @@ async def in_session(request: Request, work: Callable[[Session], T]) -> T:
     PostgreSQL, whose every statement is a round trip, it runs in a worker thread.
     """
     state = request.app.state
-    if state.no_wait is not None:
+    if _local_file(request):
         try:
             with Session(state.no_wait, expire_on_commit=False) as s:
                 return work(s)
