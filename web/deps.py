@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
@@ -117,6 +118,21 @@ async def reading_here(request: Request, work: Callable[[], T]) -> T:
     if _local_file(request):
         return work()
     return await anyio.to_thread.run_sync(work)
+
+
+def reads_only(route: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """For a GET route that only reads (it must take ``request``): on SQLite it runs on the
+    event loop, as reading_here does, instead of in a worker thread. FastAPI still sees the
+    route's own parameters through the wrapper."""
+
+    @functools.wraps(route)
+    async def run(*args: Any, **kwargs: Any) -> T:
+        request: Request = kwargs["request"]
+        if request.method not in ("GET", "HEAD"):  # a writer's session may wait for the lock
+            return await anyio.to_thread.run_sync(lambda: route(*args, **kwargs))
+        return await reading_here(request, lambda: route(*args, **kwargs))
+
+    return run
 
 
 async def in_session(request: Request, work: Callable[[Session], T]) -> T:

@@ -14,7 +14,7 @@ from assess.enterprises import CONTACT_FIELDS, update_enterprise
 from assess.errors import Conflict, Invalid, Problem
 from assess.models import Cluster, Enterprise, Park
 from web import htmx
-from web.deps import SessionDep, UserDep, password_stamp
+from web.deps import SessionDep, UserDep, password_stamp, reads_only
 from web.security import csrf_token
 
 router = APIRouter()
@@ -22,6 +22,7 @@ Text = Annotated[str, Form(max_length=300)]
 
 
 @router.get("/account/session", name="session_state")
+@reads_only
 def session_state(request: Request, user: UserDep) -> Response:
     """Whether this browser is signed in, and its form token: a page left open while the
     session expired asks, after the person signed in again in another tab, so that it can send
@@ -30,6 +31,7 @@ def session_state(request: Request, user: UserDep) -> Response:
 
 
 @router.get("/account/password", name="change_password")
+@reads_only
 def password_page(request: Request, user: UserDep) -> Response:
     return htmx.render(request, "password.html", {"problems": [], "done": False})
 
@@ -86,6 +88,7 @@ def _profile(
 
 
 @router.get("/enterprise", name="my_enterprise")
+@reads_only
 def my_enterprise(request: Request, user: UserDep, db: SessionDep) -> Response:
     ent = own_enterprise(db, user)
     return htmx.render(request, "enterprise_profile.html", _profile(db, ent))

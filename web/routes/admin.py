@@ -25,7 +25,7 @@ from assess.models import (
     UserCluster,
 )
 from web import htmx, i18n
-from web.deps import AdminUser, FormFields, SessionDep
+from web.deps import AdminUser, FormFields, SessionDep, reads_only
 from web.paging import page_of
 
 router = APIRouter(prefix="/admin")
@@ -62,6 +62,7 @@ def _search(request: Request, name: str, q: str) -> tuple[str, str]:
 
 
 @router.get("/enterprises", name="admin_enterprises")
+@reads_only
 def enterprises(
     request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
 ) -> Response:
@@ -110,6 +111,7 @@ def _typed(fields: dict[str, list[str]]) -> dict[str, Any]:
 
 
 @router.get("/enterprises/new", name="admin_enterprise_new")
+@reads_only
 def enterprise_new(request: Request, user: AdminUser, db: SessionDep) -> Response:
     return htmx.render(request, "admin_enterprise.html", _form_ctx(db, None, _blank(), []))
 
@@ -134,6 +136,7 @@ def enterprise_create(
 
 
 @router.get("/enterprises/{enterprise_id}", name="admin_enterprise")
+@reads_only
 def enterprise_edit(
     request: Request, enterprise_id: int, user: AdminUser, db: SessionDep, saved: int = 0
 ) -> Response:
@@ -235,6 +238,7 @@ _USER_FORM = {
 
 
 @router.get("/users", name="admin_users")
+@reads_only
 def users(
     request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
 ) -> Response:

@@ -38,7 +38,7 @@ from web.deps import (
     SessionDep,
     UserDep,
     in_session,
-    reading_here,
+    reads_only,
     signed_in_user,
 )
 
@@ -59,6 +59,7 @@ def _list_ctx(db: Session, ent: Enterprise, problems: list[Problem]) -> dict[str
 
 
 @router.get("/assessments", name="assessments")
+@reads_only
 def assessment_list(request: Request, user: EnterpriseUser, db: SessionDep) -> Response:
     ent = own_enterprise(db, user)
     return htmx.render(request, "assessments.html", _list_ctx(db, ent, []))
@@ -113,14 +114,10 @@ def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
 
 
 @router.get("/assessments/{assessment_id}", name="fill")
-async def fill_page(
-    request: Request, assessment_id: int, user: UserDep, db: SessionDep
-) -> Response:
-    def page() -> Response:
-        a = readable_assessment(db, user, assessment_id)
-        return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
-
-    return await reading_here(request, page)
+@reads_only
+def fill_page(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
+    a = readable_assessment(db, user, assessment_id)
+    return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
 
 
 def _question_of(a: Assessment, question: str) -> QuestionBase:
@@ -131,6 +128,7 @@ def _question_of(a: Assessment, question: str) -> QuestionBase:
 
 
 @router.get("/assessments/{assessment_id}/answers/{question}", name="question")
+@reads_only
 def question_block(
     request: Request, assessment_id: int, question: str, user: UserDep, db: SessionDep
 ) -> Response:
@@ -220,6 +218,7 @@ def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str
 
 
 @router.get("/assessments/{assessment_id}/submit", name="submit_page")
+@reads_only
 def submit_page(
     request: Request, assessment_id: int, user: EnterpriseUser, db: SessionDep
 ) -> Response:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from assess.accounts import authenticate
 from web import htmx, i18n
-from web.deps import SessionDep, sign_in, sign_out
+from web.deps import SessionDep, reads_only, sign_in, sign_out
 
 router = APIRouter()
 
@@ -22,6 +22,7 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", name="sign_in_page")
+@reads_only
 def sign_in_page(request: Request, next: str = "/", expired: int = 0) -> Response:
     ctx = {"next": safe_next(next), "expired": bool(expired), "message": "", "username": ""}
     return htmx.render(request, "auth.html", ctx)

@@ -11,13 +11,14 @@ from assess.access import clusters_of, enterprises_in_scope
 from assess.models import Cluster, Role, User
 from assess.reports import latest_scores
 from web import htmx, i18n
-from web.deps import SessionDep, UserDep, require
+from web.deps import SessionDep, UserDep, reads_only, require
 from web.routes.auth import safe_next
 
 router = APIRouter()
 
 
 @router.get("/", name="home")
+@reads_only
 def home(request: Request, user: UserDep, db: SessionDep) -> Response:
     if user.role == Role.enterprise:
         return RedirectResponse(request.app.url_path_for("assessments"), status_code=303)
@@ -29,6 +30,7 @@ def home(request: Request, user: UserDep, db: SessionDep) -> Response:
 
 
 @router.get("/cluster", name="cluster_home")
+@reads_only
 def cluster_home(
     request: Request,
     db: SessionDep,

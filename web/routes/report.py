@@ -15,7 +15,7 @@ from assess.models import Assessment
 from assess.reports import card_for_report, names_of, peers_of, what_if_of, years_of
 from scoring import LINKS, ScoreCard
 from web import htmx, i18n, labels
-from web.deps import FormFields, SessionDep, UserDep, reading_here
+from web.deps import FormFields, SessionDep, UserDep, reads_only
 
 router = APIRouter()
 
@@ -59,12 +59,10 @@ def _report_ctx(db: Session, a: Assessment) -> dict[str, Any]:
 
 
 @router.get("/assessments/{assessment_id}/report", name="report")
-async def report(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
-    def page() -> Response:
-        a = readable_assessment(db, user, assessment_id)
-        return htmx.render(request, "report.html", _report_ctx(db, a))
-
-    return await reading_here(request, page)
+@reads_only
+def report(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
+    a = readable_assessment(db, user, assessment_id)
+    return htmx.render(request, "report.html", _report_ctx(db, a))
 
 
 @router.post("/assessments/{assessment_id}/what-if", name="what_if")
