@@ -121,3 +121,47 @@ def test_racing_tabs_never_both_win(engine: sa.Engine) -> None:
                     select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
                 ).one()
                 assert (row.value, row.version) == (float(winner), int(base) + 1)
+
+
+def test_on_sqlite_saves_and_pages_run_on_the_event_loop_and_on_postgresql_in_threads(
+    engine: sa.Engine, monkeypatch
+) -> None:
+    """Where the work of a save and of a page runs: on the event loop when the database is a
+    local SQLite file (no thread hop), in a worker thread on PostgreSQL (every statement is a
+    round trip there). Reads and writes of this test go through both paths."""
+    from web.routes import assessments as fill_routes
+    from web.routes import report as report_routes
+
+    seen: list[tuple[str, str]] = []
+
+    def spy(module, name: str) -> None:
+        real = getattr(module, name)
+
+        def record(*args, **kwargs):
+            seen.append((name, threading.current_thread().name))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, record)
+
+    spy(fill_routes, "readable_assessment")  # the fill page
+    spy(fill_routes, "fillable_assessment")  # autosave
+    spy(report_routes, "readable_assessment")  # the report
+    world = build_world(engine)
+    aid = world.a_draft.id
+    with make_client(engine) as client:
+        token = sign_in(client, world.users["enterprise"])
+        assert client.get(f"/assessments/{aid}").status_code == 200
+        r = client.post(
+            f"/assessments/{aid}/answers/{PCT}",
+            data={"version": "0", "value": "40"},
+            headers={"HX-Request": "true", "X-CSRF-Token": token},
+        )
+        assert r.status_code == 200
+        assert client.get(f"/assessments/{aid}/report").status_code == 200
+    assert [name for name, _ in seen] == [
+        "readable_assessment",
+        "fillable_assessment",
+        "readable_assessment",
+    ]
+    in_workers = {thread.startswith("AnyIO worker thread") for _, thread in seen}
+    assert in_workers == {engine.dialect.name != "sqlite"}, seen
