@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -81,7 +82,27 @@ async def bad_request(request: Request, exc: RequestValidationError) -> Response
     )
 
 
+def _database_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked": another writer held the file past the busy timeout."""
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(exc.orig)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
+    if _database_busy(exc):
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        resp = problem_response(
+            request,
+            503,
+            [
+                Problem(
+                    "database_busy",
+                    "数据库正忙，本次未保存；请稍后重试",
+                    "the database is busy and nothing was saved; try again in a moment",
+                )
+            ],
+        )
+        resp.headers["Retry-After"] = "2"
+        return resp
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request,

@@ -262,3 +262,28 @@ def test_a_save_while_another_writer_holds_the_database_waits_for_it(
     assert results[0].status_code == 200, results[0].text
     row = stored(sqlite_engine, aid, PCT)
     assert row is not None and row.value == 7
+
+
+def test_a_database_busy_past_its_timeout_gets_503_with_a_message_and_saves_nothing(
+    filler, sqlite_engine, monkeypatch
+):
+    """When SQLite stays locked past the busy timeout (another program writing for seconds),
+    the save says so and when to retry, rather than showing a server error."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from web.routes import assessments as routes
+
+    def locked(*_args, **_kwargs):
+        raise sa.exc.OperationalError(
+            "UPDATE answer", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(routes, "save_answer", locked)
+    client, token, aid = filler
+    r = save(client, token, aid, PCT, value="12")
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    assert 'data-code="database_busy"' in r.text and "数据库正忙" in r.text
+    assert r.headers["hx-retarget"] == "#flash"  # the question's own status line stays
+    assert stored(sqlite_engine, aid, PCT) is None

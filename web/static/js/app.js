@@ -29,11 +29,15 @@
     }
   });
 
-  // A save that did not reach the database leaves a visible mark on its question.
+  // A save that did not reach the database leaves a visible mark on its question. A refused
+  // value (422) or a conflict (409) comes back as the question's own status line; any other
+  // failure (signed out, a lost connection, a busy database, a server error) is shown
+  // elsewhere, so the question itself must say that it is not saved.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var xhr = evt.detail.xhr;
     if (!xhr) return;
-    if (xhr.status === 401 || xhr.status === 0) markUnsaved(evt.detail.elt);
+    var ok = xhr.status >= 200 && xhr.status < 300;
+    if (!ok && xhr.status !== 409 && xhr.status !== 422) markUnsaved(evt.detail.elt);
   });
   document.addEventListener("htmx:sendError", function (evt) { markUnsaved(evt.detail.elt); });
 
