@@ -268,7 +268,7 @@ def change_password(
     if end is not None and end > now:
         _drop_clean(session, [row])
         session.commit()
-        raise TooManyAttempts(max(1, math.ceil((end - now).total_seconds())))
+        raise TooManyAttempts(_seconds_until(end, now))
     _record_failure(row, now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM)
     session.commit()
 
@@ -300,10 +300,7 @@ def change_password(
             session.commit()  # the count taken back stays taken back
         raise AccountError(problems)
     assert new_hash is not None
-    user.password_hash = new_hash
-    user.password_changed_at = now
-    session.add(user)
-    session.flush()
+    _set_password(session, user, new_hash, now)
 
 
 def reset_password(
@@ -318,7 +315,7 @@ def reset_password(
     problems = check_password_policy(new, user.username)
     if problems:
         raise AccountError(problems)
-    _set_password(session, user, new, _utc_now(now), hasher)
+    _set_password(session, user, hash_password(new, hasher=hasher), _utc_now(now))
     row = session.get(SignInFailure, _account_key(user.username))
     if row is not None:
         session.delete(row)
@@ -348,10 +345,9 @@ def set_active(session: Session, user: User, active: bool) -> None:
     session.flush()
 
 
-def _set_password(
-    session: Session, user: User, new: str, now: datetime, hasher: PasswordHasher | None
-) -> None:
-    user.password_hash = hash_password(new, hasher=hasher)
+def _set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
+    """Store a new password's hash (made beforehand: argon2 runs outside any transaction)."""
+    user.password_hash = password_hash
     user.password_changed_at = now
     session.add(user)
     session.flush()
@@ -536,8 +532,7 @@ def authenticate(
     if lock_ends:
         _drop_clean(session, rows.values())
         session.commit()
-        wait = max(1, math.ceil((max(lock_ends) - now).total_seconds()))
-        return _locked(wait)
+        return _locked(_seconds_until(max(lock_ends), now))
     user = session.exec(
         select(User)
         .where(sa.func.lower(User.username) == name)
@@ -677,6 +672,11 @@ def _drop_clean(session: Session, rows: Iterable[SignInFailure]) -> None:
         if row.failures == 0 and row.locked_until is None:
             session.delete(row)
     session.flush()
+
+
+def _seconds_until(end: datetime, now: datetime) -> int:
+    """Whole seconds left until ``end``, at least one (for Retry-After and the messages)."""
+    return max(1, math.ceil((end - now).total_seconds()))
 
 
 def _wait_words(seconds: int) -> tuple[str, str]:

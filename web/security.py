@@ -111,10 +111,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(send)
-                return
+        headers = dict(scope.get("headers", []))
+        htmx = headers.get(b"hx-request") == b"true"
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await _too_large(send, htmx)
+            return
         seen = 0
 
         async def counted() -> Message:
@@ -129,22 +131,36 @@ class BodyLimit:
         try:
             await self.app(scope, counted, send)
         except BodyTooLarge:
-            await _too_large(send)
+            await _too_large(send, htmx)
 
 
 class BodyTooLarge(Exception):
     """A chunked body grew past the limit while being read."""
 
 
-async def _too_large(send: Send) -> None:
-    body = "提交的内容过大（上限 1 MB）/ The request is too large (the limit is 1 MB).".encode()
+_TOO_LARGE = "提交的内容过大（上限 1 MB）/ The request is too large (the limit is 1 MB)."
+
+
+async def _too_large(send: Send, htmx: bool) -> None:
+    """413 before the app sees the request. For htmx, a message for the page's flash area
+    (a question's status line must stay in place, marked "not saved" by the page)."""
+    if htmx:
+        body = (
+            f'<div class="problems" role="alert"><ul><li data-code="too_large">{_TOO_LARGE}'
+            "</li></ul></div>"
+        ).encode()
+        kind = b"text/html; charset=utf-8"
+        extra = [(b"hx-retarget", b"#flash"), (b"hx-reswap", b"innerHTML")]
+    else:
+        body, kind, extra = _TOO_LARGE.encode(), b"text/plain; charset=utf-8", []
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
+                *extra,
             ],
         }
     )

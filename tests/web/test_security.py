@@ -157,6 +157,11 @@ def test_an_oversized_request_is_refused_before_it_is_read(client, world):
     )
     assert r.status_code == 413
     assert "too large" in r.text
+    # For htmx the message goes to the flash area: the question's status line stays in place.
+    assert r.headers["hx-retarget"] == "#flash" and 'data-code="too_large"' in r.text
+    plain = client.post("/account/password", content=b"x" * 1_100_000)
+    assert plain.status_code == 413 and "hx-retarget" not in plain.headers
+    assert plain.headers["content-type"].startswith("text/plain")
 
 
 def test_an_unexpected_error_shows_a_message_and_no_trace(client, world):

@@ -148,9 +148,9 @@ async def autosave(
     """Save one answer; answer with its status line and what the change moved elsewhere.
 
     This is the busiest request of the product: it runs without a worker thread on SQLite
-    (see in_session), and reads only what the answer needs: the two columns every answer has
-    for the preview, and whole rows only of the questions whose visibility the change may flip.
-    One transaction, a handful of statements.
+    (see in_session), and reads only what the answer needs: every stored value in one aggregate
+    row for the preview, and whole rows only of the questions whose visibility the change may
+    flip. One transaction, a handful of statements.
     """
     return await in_session(request, lambda db: _save(request, db, assessment_id, question, fields))
 

@@ -41,9 +41,10 @@
   });
   document.addEventListener("htmx:sendError", function (evt) { markUnsaved(evt.detail.elt); });
 
-  // Back on a page whose session expired, after signing in again in another tab: take the new
-  // session's form token and send the answers marked "not saved" again. A stale one then meets
-  // the usual conflict message; still signed out, nothing happens until the next visit.
+  // Back on the page (after signing in again in another tab, or after a failed save): take the
+  // session's form token, which a new sign-in changed, and send the answers marked "not saved"
+  // again. A stale one then meets the usual conflict message; still signed out, nothing
+  // happens until the next visit.
   var resending = false;
   function resendUnsaved() {
     var alert = document.getElementById("session-alert");
