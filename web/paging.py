@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +46,19 @@ class Page(Generic[T]):
     @property
     def next(self) -> int | None:
         return self.number + 1 if self.number < self.pages else None
+
+
+_NUMBER = re.compile(r"\s*([+-]?)0*([0-9]{1,18})\s*")
+
+
+def page_number(raw: str) -> int:
+    """The page a ``?page=`` asks for, read leniently: a link edited by hand or cut short
+    gives page 1, and page_of takes a number past either end to that end."""
+    m = _NUMBER.fullmatch(raw)
+    if m is None:
+        digits = raw.strip()  # only digits, but very many: past the end
+        return 10**18 if digits.isascii() and digits.isdigit() else 1
+    return -int(m.group(2)) if m.group(1) == "-" else int(m.group(2))
 
 
 def page_of(db: Session, query: SelectOfScalar[T], number: int, size: int = PAGE_SIZE) -> Page[T]:

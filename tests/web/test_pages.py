@@ -258,6 +258,22 @@ def test_the_enterprise_list_goes_page_by_page_and_searches_all_of_them(
     assert seen == sorted(seen)  # by name, across the pages
     assert "第 101–121 条，共 121 条" in client.get("/admin/enterprises?page=3").text
     assert "第 3 / 3 页" in client.get("/admin/enterprises?page=99").text  # past the end: last
+    # A page number edited by hand or cut short still gives a page, never an error.
+    for raw, number in [
+        ("abc", 1),
+        ("", 1),
+        ("2.5", 1),
+        ("-4", 1),
+        ("0", 1),
+        (" 2 ", 2),
+        ("002", 2),
+        ("9" * 40, 3),
+        ("%EF%BC%92", 1),
+    ]:
+        r = client.get(f"/admin/enterprises?page={raw}")
+        assert r.status_code == 200 and f"第 {number} / 3 页" in r.text, raw
+    r = client.get("/admin/users?page=x")
+    assert r.status_code == 200 and "第 1 / " in r.text
 
     found = client.get("/admin/enterprises", params={"q": "测试企业11"}).text
     names = re.findall(r'<a href="/admin/enterprises/\d+">([^<]+)</a>', found)

@@ -26,7 +26,7 @@ from assess.models import (
 )
 from web import htmx, i18n
 from web.deps import AdminUser, FormFields, SessionDep, reads_only
-from web.paging import page_of
+from web.paging import page_number, page_of
 
 router = APIRouter(prefix="/admin")
 Text = Annotated[str, Form(max_length=300)]
@@ -64,7 +64,7 @@ def _search(request: Request, name: str, q: str) -> tuple[str, str]:
 @router.get("/enterprises", name="admin_enterprises")
 @reads_only
 def enterprises(
-    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
+    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: str = "1"
 ) -> Response:
     term, pager_url = _search(request, "admin_enterprises", q)
     query = select(Enterprise).order_by(col(Enterprise.name), col(Enterprise.id))
@@ -77,7 +77,7 @@ def enterprises(
     sectors = {code: (zh, en) for code, zh, en in _sectors()}
     ctx = {
         "sectors": sectors,
-        "page": page_of(db, query, page),
+        "page": page_of(db, query, page_number(page)),
         "q": term,
         "pager_url": pager_url,
         "clusters": clusters,
@@ -240,9 +240,9 @@ _USER_FORM = {
 @router.get("/users", name="admin_users")
 @reads_only
 def users(
-    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: int = 1
+    request: Request, user: AdminUser, db: SessionDep, q: str = "", page: str = "1"
 ) -> Response:
-    ctx = _users_ctx(request, db, [], dict(_USER_FORM), q, page)
+    ctx = _users_ctx(request, db, [], dict(_USER_FORM), q, page_number(page))
     return htmx.render(request, "admin_users.html", ctx, blocks=["rows"])
 
 
