@@ -1,5 +1,6 @@
-"""A save that fails on the server: the question says it is not saved, the message shows, and
-the next save of the same question goes through."""
+"""Saves that fail: the question says it is not saved and the message shows. A server error
+waits for the next save; a busy database or a dropped connection is retried by the page itself,
+and the value reaches the database."""
 
 from __future__ import annotations
 
@@ -48,3 +49,95 @@ def test_a_failed_save_marks_its_question_unsaved_and_the_next_one_saves(
     assert "saved" in (status.get_attribute("class") or "")
     assert "unsaved" not in (status.get_attribute("class") or "")
     page.close()
+
+
+def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser, monkeypatch):
+    """503 with Retry-After: the question is marked unsaved, and after the wait the page sends
+    it again without anyone touching it; the value reaches the database."""
+    import sqlite3
+
+    import sqlalchemy as sa
+    from sqlmodel import Session, select
+
+    from assess.models import Answer
+    from web.routes import assessments as routes
+
+    real = routes.save_answer
+    calls: list[str] = []
+
+    def busy_once(*args, **kwargs):
+        calls.append("save")
+        if len(calls) == 1:
+            raise sa.exc.OperationalError(
+                "UPDATE answer", {}, sqlite3.OperationalError("database is locked")
+            )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "save_answer", busy_once)
+    page = browser.new_page(locale="zh-CN")
+    sign_in_through_the_form(page, live, live.world.users["enterprise"])
+    aid = live.world.a_draft.id
+    page.goto(f"{live.url}/assessments/{aid}")
+    field = page.locator(dom(PCT)).locator("input[name=value]")
+    status = page.locator(dom(PCT, "s"))
+
+    field.fill("44")
+    with page.expect_response(lambda r: PCT in r.url and r.status == 503) as busy:
+        field.press("Tab")
+    assert busy.value.headers.get("retry-after") == "2"
+    settled(page)
+    assert "unsaved" in (status.get_attribute("class") or "")
+    assert "数据库正忙" in page.locator("#flash").inner_text()
+
+    # No focus, no typing: the retry falls due after the two seconds asked for.
+    with page.expect_response(
+        lambda r: PCT in r.url and r.request.method == "POST" and r.ok, timeout=10_000
+    ):
+        pass
+    settled(page)
+    assert "saved" in (status.get_attribute("class") or "")
+    assert "unsaved" not in (status.get_attribute("class") or "")
+    assert calls == ["save", "save"]
+    with Session(live.engine) as s:  # type: ignore[arg-type]
+        row = s.exec(
+            select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
+        ).one()
+    assert row.value == 44
+    page.close()
+
+
+def test_a_save_lost_to_a_dropped_connection_is_sent_again_once_it_is_back(live, browser):
+    """The network goes away during a save: the question is marked unsaved, and when the
+    connection is back the page sends the answer again by itself."""
+    from sqlmodel import Session, select
+
+    from assess.models import Answer
+
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    sign_in_through_the_form(page, live, live.world.users["enterprise"])
+    aid = live.world.a_draft.id
+    page.goto(f"{live.url}/assessments/{aid}")
+    field = page.locator(dom(PCT)).locator("input[name=value]")
+    status = page.locator(dom(PCT, "s"))
+
+    context.set_offline(True)
+    field.fill("55")
+    field.press("Tab")
+    page.wait_for_function(
+        "s => document.querySelector(s).classList.contains('unsaved')", arg=dom(PCT, "s")
+    )
+    page.wait_for_timeout(500)  # still offline for a while
+    context.set_offline(False)
+    with page.expect_response(
+        lambda r: PCT in r.url and r.request.method == "POST" and r.ok, timeout=15_000
+    ):
+        pass
+    settled(page)
+    assert "unsaved" not in (status.get_attribute("class") or "")
+    with Session(live.engine) as s:  # type: ignore[arg-type]
+        row = s.exec(
+            select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
+        ).one()
+    assert row.value == 55
+    context.close()

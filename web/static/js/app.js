@@ -35,16 +35,44 @@
   // elsewhere, so the question itself must say that it is not saved.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var xhr = evt.detail.xhr;
-    if (!xhr) return;
+    if (!xhr || !statusOf(evt.detail.elt)) return;
     var ok = xhr.status >= 200 && xhr.status < 300;
-    if (!ok && xhr.status !== 409 && xhr.status !== 422) markUnsaved(evt.detail.elt);
+    if (ok) {
+      retryDelay = 0;
+      return;
+    }
+    if (xhr.status === 409 || xhr.status === 422) return;
+    markUnsaved(evt.detail.elt);
+    // Passing troubles (a busy database, a gateway, a lost connection) are retried by
+    // themselves, after the wait the server asks for, then longer and longer.
+    if (xhr.status === 0 || xhr.status === 502 || xhr.status === 503 || xhr.status === 504) {
+      retryLater(parseInt(xhr.getResponseHeader("Retry-After"), 10));
+    }
   });
-  document.addEventListener("htmx:sendError", function (evt) { markUnsaved(evt.detail.elt); });
+  document.addEventListener("htmx:sendError", function (evt) {
+    markUnsaved(evt.detail.elt);
+    retryLater(NaN);
+  });
 
-  // Back on the page (after signing in again in another tab, or after a failed save): take the
-  // session's form token, which a new sign-in changed, and send the answers marked "not saved"
-  // again. A stale one then meets the usual conflict message; still signed out, nothing
-  // happens until the next visit.
+  // One pending retry at a time: 2 s by default, doubling up to a minute while it keeps
+  // failing; a save that goes through starts again from the shortest wait.
+  var retryTimer = null;
+  var retryDelay = 0;
+  function retryLater(seconds) {
+    if (retryTimer) return;
+    var asked = isNaN(seconds) ? 0 : Math.min(Math.max(seconds, 1), 60) * 1000;
+    retryDelay = Math.min(Math.max(asked, retryDelay * 2, 2000), 60000);
+    retryTimer = window.setTimeout(function () {
+      retryTimer = null;
+      resendUnsaved();
+    }, retryDelay);
+  }
+
+  // Back on the page (after signing in again in another tab, or after a failed save), and when
+  // a retry falls due: take the session's form token, which a new sign-in changed, and send
+  // the answers marked "not saved" again. A stale one then meets the usual conflict message.
+  // Still signed out, nothing happens until the next visit; the server still out of reach,
+  // another retry is set.
   var resending = false;
   function resendUnsaved() {
     var alert = document.getElementById("session-alert");
@@ -53,7 +81,11 @@
     if (!url || !pending.length || resending) return;
     resending = true;
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.ok) return r.json();
+        if (r.status !== 401) retryLater(parseInt(r.headers.get("Retry-After"), 10));
+        return null;
+      })
       .then(function (session) {
         if (!session || !session.csrf) return;
         document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": session.csrf }));
@@ -63,7 +95,7 @@
         alert.innerHTML = "";
         pending.forEach(function (status) { htmx.trigger(status.closest("form.q-form"), "submit"); });
       })
-      .catch(function () { /* offline: the marks stay, and so does the question on leaving */ })
+      .catch(function () { retryLater(NaN); }) // offline: the marks stay, and leaving asks
       .then(function () { resending = false; });
   }
   window.addEventListener("focus", resendUnsaved);
