@@ -253,6 +253,12 @@ def _encode_ratio(q: Question, value: Any) -> tuple[float, bool, AnswerError | N
     return (math.nan, False, err) if err else (x, False, None)
 
 
+def _unknown_question(qid: Any) -> AnswerError:
+    return _err(
+        str(qid), "unknown_question", "问卷中没有这个题目", "no such question in this questionnaire"
+    )
+
+
 def encode_answers(spec: Spec, answers: Mapping[str, Any]) -> AnswerArrays:
     """Validate one assessment's answers; raise AnswerErrors listing every problem."""
     values = np.full((1, len(spec.questions)), np.nan)
@@ -265,14 +271,7 @@ def encode_answers(spec: Spec, answers: Mapping[str, Any]) -> AnswerArrays:
     for qid, value in answers.items():
         col = spec.index.get(qid)
         if col is None:
-            errors.append(
-                _err(
-                    str(qid),
-                    "unknown_question",
-                    "问卷中没有这个题目",
-                    "no such question in this questionnaire",
-                )
-            )
+            errors.append(_unknown_question(qid))
             continue
         x, is_na, err = encode_value(spec.questions[col], value)
         if err:
@@ -292,14 +291,7 @@ def encode_frame(spec: Spec, frame: pd.DataFrame) -> AnswerArrays:
     for qid in frame.columns:
         col = spec.index.get(qid)
         if col is None:
-            errors.append(
-                _err(
-                    str(qid),
-                    "unknown_question",
-                    "问卷中没有这个题目",
-                    "no such question in this questionnaire",
-                )
-            )
+            errors.append(_unknown_question(qid))
             continue
         q = spec.questions[col]
         series = frame[qid]

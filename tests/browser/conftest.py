@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlmodel import Session, select
 
 from assess import db
+from assess.models import Answer
 from assess.settings import Settings
 from tests.web.conftest import PASSWORD, World, build_world
 from web import create_app
@@ -37,6 +39,16 @@ class Live:
     url: str
     world: World
     engine: object
+
+    def stored(self, assessment_id: int, question: str) -> object:
+        """The value stored for one answer, read straight from the database."""
+        with Session(self.engine) as s:  # type: ignore[arg-type]
+            row = s.exec(
+                select(Answer).where(
+                    Answer.assessment_id == assessment_id, Answer.question == question
+                )
+            ).one()
+        return row.value
 
 
 def _free_port() -> int:

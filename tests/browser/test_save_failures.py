@@ -57,9 +57,7 @@ def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser
     import sqlite3
 
     import sqlalchemy as sa
-    from sqlmodel import Session, select
 
-    from assess.models import Answer
     from web.routes import assessments as routes
 
     real = routes.save_answer
@@ -98,21 +96,13 @@ def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser
     assert "saved" in (status.get_attribute("class") or "")
     assert "unsaved" not in (status.get_attribute("class") or "")
     assert calls == ["save", "save"]
-    with Session(live.engine) as s:  # type: ignore[arg-type]
-        row = s.exec(
-            select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
-        ).one()
-    assert row.value == 44
+    assert live.stored(aid, PCT) == 44
     page.close()
 
 
 def test_a_save_lost_to_a_dropped_connection_is_sent_again_once_it_is_back(live, browser):
     """The network goes away during a save: the question is marked unsaved, and when the
     connection is back the page sends the answer again by itself."""
-    from sqlmodel import Session, select
-
-    from assess.models import Answer
-
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     sign_in_through_the_form(page, live, live.world.users["enterprise"])
@@ -135,9 +125,5 @@ def test_a_save_lost_to_a_dropped_connection_is_sent_again_once_it_is_back(live,
         pass
     settled(page)
     assert "unsaved" not in (status.get_attribute("class") or "")
-    with Session(live.engine) as s:  # type: ignore[arg-type]
-        row = s.exec(
-            select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
-        ).one()
-    assert row.value == 55
+    assert live.stored(aid, PCT) == 55
     context.close()

@@ -3,9 +3,6 @@ to sign in again in another tab, and back on the page the unsaved answer is sent
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
-
-from assess.models import Answer
 from tests.browser.conftest import sign_in_through_the_form
 from tests.browser.test_enterprise_flow import dom, settled
 
@@ -41,9 +38,5 @@ def test_an_answer_typed_after_the_session_expired_is_sent_again_after_signing_i
     settled(page)
     assert "saved" in (status.get_attribute("class") or "")
     assert page.locator("#session-alert").inner_text().strip() == ""
-    with Session(live.engine) as s:  # type: ignore[arg-type]
-        row = s.exec(
-            select(Answer).where(Answer.assessment_id == aid, Answer.question == PCT)
-        ).one()
-    assert row.value == 33
+    assert live.stored(aid, PCT) == 33
     context.close()
