@@ -87,6 +87,7 @@ closed_loop, fixed_count = _load.closed_loop, _load.fixed_count
 ROOT = Path(_HERE).parent
 EXAMPLES = ROOT / "examples" / "answers"
 HOST = "127.0.0.1"
+DEFAULT_FACTORY = "web:create_app"
 PASSWORD = "bench-load-password-2020"
 #: The numeric questions every sector shares; the clients take turns changing them.
 QUESTIONS = (
@@ -267,7 +268,7 @@ def _app_env(url: str, folder: Path) -> dict[str, str]:
     }
 
 
-def start_server(url: str, folder: Path, factory: str = "web:create_app") -> Server:
+def start_server(url: str, folder: Path, factory: str = DEFAULT_FACTORY) -> Server:
     """uvicorn with one worker on 127.0.0.1, in a child process, on the app of ``url``."""
     port = free_port()
     env = {**os.environ, **_app_env(url, folder)}
@@ -508,6 +509,7 @@ def result(args: argparse.Namespace, pop: Population, fig: Figures) -> dict[str,
         setup_s=pop.seconds,
         cpus=os.cpu_count(),
         python=platform.python_version(),
+        factory=args.factory,
     )
     return out
 
@@ -556,6 +558,12 @@ def print_summary(out: dict[str, Any]) -> None:
             f"  (mixed: autosave and {out['report_concurrency']} report readers at once, closed "
             "loops; the server CPU shown for mixed_autosave covers both)"
         )
+    if out["factory"] != DEFAULT_FACTORY:
+        print(
+            f"targets: not shown, they are the product's ({DEFAULT_FACTORY}); "
+            f"this run served {out['factory']}"
+        )
+        return
     print("targets (information, not a test):")
 
     def met(good: bool) -> str:
@@ -737,7 +745,7 @@ def main() -> int:
     )
     ap.add_argument(
         "--factory",
-        default="web:create_app",
+        default=DEFAULT_FACTORY,
         help="the app factory uvicorn calls (to compare a variant; default web:create_app)",
     )
     ap.add_argument(
