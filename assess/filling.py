@@ -125,7 +125,7 @@ def board(spec: Spec, q: Questionnaire, raw: dict[str, Any]) -> Board:
     ev = evaluate(spec, encode_answers(spec, raw), with_visibility=True)
     assert ev.visible is not None
     shown = ev.visible[0].tolist()
-    visible = {q.id for q, v in zip(spec.questions, shown, strict=True) if v}
+    visible = {qs.id for qs, v in zip(spec.questions, shown, strict=True) if v}
     return Board(visible, progress(q, raw, visible), _preview(spec, ev))
 
 

@@ -106,11 +106,14 @@ def _board_ctx(
     }
 
 
-def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
+def _stored_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
+    """_board_ctx for every answer as stored now (visibility needs all of them)."""
     rows = answers_of(db, a)
-    ctx = _board_ctx(a, user, rows, raw_answers(rows))
-    ctx["history"] = history(db, a)
-    return ctx
+    return _board_ctx(a, user, rows, raw_answers(rows))
+
+
+def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
+    return {**_stored_ctx(db, a, user), "history": history(db, a)}
 
 
 @router.get("/assessments/{assessment_id}", name="fill")
@@ -135,8 +138,7 @@ def question_block(
     """One question as stored now (the "use the other value" choice after a conflict)."""
     a = readable_assessment(db, user, assessment_id)
     qdef = _question_of(a, question)
-    rows = answers_of(db, a)
-    ctx = _board_ctx(a, user, rows, raw_answers(rows))  # visibility needs all the answers
+    ctx = _stored_ctx(db, a, user)
     ctx["question"] = qdef
     return htmx.partial(request, "_question.html", ctx)
 
