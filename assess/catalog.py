@@ -112,6 +112,21 @@ class Questionnaire(BaseModel):
     def by_id(self) -> dict[str, QuestionBase]:
         return {q.id: q for q in self.questions}
 
+    @cached_property
+    def numbers(self) -> dict[str, str]:
+        """Each question's human number, ``section.question`` counted from 1 in the order shown
+        (as the national questionnaires number them); the id stays for support and files."""
+        return {
+            q.id: f"{s}.{n}"
+            for s, section in enumerate(self.sections, start=1)
+            for n, q in enumerate(section.questions, start=1)
+        }
+
+    @cached_property
+    def section_numbers(self) -> dict[str, int]:
+        """Each section's number, counted from 1 in the order shown."""
+        return {section.id: s for s, section in enumerate(self.sections, start=1)}
+
 
 def composition_problems(q: Questionnaire) -> list[str]:
     """Rules that only hold for a whole composed questionnaire."""
