@@ -10,19 +10,21 @@ Within a window of ``FAILURE_WINDOW`` from a key's first failure:
 
 * an account key, from its ``ACCOUNT_DELAY_FROM``-th failure on, refuses further attempts for
   ``2 ** (failures - ACCOUNT_DELAY_FROM)`` seconds (at most ``ACCOUNT_DELAY_CAP_S``);
-* an account key is locked for ``LOCK_DURATION`` at ``ACCOUNT_LOCK_AT`` failures, an address key
-  at ``ADDRESS_LOCK_AT``.
+* an account key is locked for ``LOCK_DURATION`` at ``ACCOUNT_LOCK_AT`` failures;
+* an address key never refuses anyone: an address is often a whole office behind one NAT gateway
+  or proxy, and one person's typos (or an attacker) must not lock everyone else out. From its
+  ``ADDRESS_SLOW_FROM``-th failure on, a *wrong* password from that address is answered only
+  after a growing delay (``address_delay_seconds``), while a right one signs in at once.
 
-Address keys get no growing delay: with a 60-second cap, 30 failures could never fit into one
-15-minute window, and an address is often a whole office behind one NAT gateway.
-
-While a key is refused, an attempt checks no password (so the answer is no oracle) and leaves the
-counts and the lock as they are. Unknown usernames count like known ones and cost one argon2
-verification, so neither the answer nor its timing tells whether an account exists.
+While an account key is refused, an attempt checks no password (so the answer is no oracle) and
+leaves the counts and the lock as they are. Unknown usernames count like known ones and cost one
+argon2 verification, so neither the answer nor its timing tells whether an account exists.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import re
 import secrets
@@ -37,8 +39,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from assess.errors import Invalid, Problem
+from assess.errors import Conflict, ConflictDetail, Invalid, Problem
 from assess.models import (
     CertificationBody,
     Cluster,
@@ -47,6 +50,7 @@ from assess.models import (
     SignInFailure,
     User,
     UserCluster,
+    UserSession,
 )
 
 #: Passwords shorter than this are refused.
@@ -67,14 +71,18 @@ ACCOUNT_DELAY_FROM = 3
 ACCOUNT_DELAY_CAP_S = 60
 #: This many failures lock an account key.
 ACCOUNT_LOCK_AT = 10
-#: This many failures lock an address key.
-ADDRESS_LOCK_AT = 30
+#: From this many failures from one address, its wrong passwords are answered slowly.
+ADDRESS_SLOW_FROM = 30
+#: The slowest such answer, in seconds.
+ADDRESS_DELAY_CAP_S = 30
 #: How long a lock lasts.
 LOCK_DURATION = timedelta(minutes=15)
 #: The longest key the table holds.
 _KEY_MAX_LENGTH = 200
+#: A session ends this long after sign-in however active it is (its idle limit is the cookie's).
+SESSION_LIFETIME = timedelta(hours=12)
 
-SignInStatus = Literal["ok", "bad_credentials", "locked", "inactive"]
+SignInStatus = Literal["ok", "bad_credentials", "slowed", "locked", "inactive"]
 
 #: The production hasher: argon2id with the library's defaults. Every function that hashes or
 #: verifies takes ``hasher=`` to use another (tests pass a cheaper one to stay fast).
@@ -192,9 +200,15 @@ def create_user(
     cert_body_id: int | None = None,
     cluster_ids: Iterable[int] = (),
     locale: str = "zh_CN",
+    must_change_password: bool = False,
     hasher: PasswordHasher | None = None,
 ) -> User:
-    """Add a user after checking name, role, scope and password; AccountError lists all faults."""
+    """Add a user after checking name, role, scope and password; AccountError lists all faults.
+
+    ``must_change_password`` is for a password someone else chose (an administrator's form):
+    the user must then replace it at first sign-in. The operator's ``assess users create`` and
+    the demo's published accounts leave it off.
+    """
     clusters = sorted(set(cluster_ids))
     problems = _username_problems(session, username)
     problems += _role_and_scope_problems(session, role, enterprise_id, cert_body_id, clusters)
@@ -226,6 +240,7 @@ def create_user(
         enterprise_id=enterprise_id,
         cert_body_id=cert_body_id,
         locale=locale,
+        must_change_password=must_change_password,
     )
     try:
         # Another request may have taken the name since the check above (PostgreSQL runs the
@@ -249,9 +264,14 @@ def change_password(
     new: str,
     *,
     now: datetime | None = None,
+    lifetime: timedelta = SESSION_LIFETIME,
     hasher: PasswordHasher | None = None,
-) -> None:
+) -> str:
     """Replace a user's own password, given the current one; AccountError lists all faults.
+
+    Every session of the user ends (whoever knew the old password is signed out everywhere) and
+    one new session starts for the browser that made the change: its token is returned. This
+    also lifts an administrator's "change at first sign-in".
 
     A wrong current password counts against the account like a failed sign-in, under the same
     throttle, so that someone at an unattended, signed-in browser cannot try passwords at will;
@@ -301,6 +321,10 @@ def change_password(
         raise AccountError(problems)
     assert new_hash is not None
     _set_password(session, user, new_hash, now)
+    user.must_change_password = False
+    session.add(user)
+    end_sessions(session, user)
+    return start_session(session, user, now=now, lifetime=lifetime)
 
 
 def reset_password(
@@ -311,14 +335,31 @@ def reset_password(
     now: datetime | None = None,
     hasher: PasswordHasher | None = None,
 ) -> None:
-    """An administrator sets a user's password (policy applies) and lifts the account's lock."""
+    """An administrator sets a user's password (policy applies) and lifts the account's lock.
+
+    The user's sessions all end, and the user must choose a password of their own at the next
+    sign-in (require_password_change).
+    """
     problems = check_password_policy(new, user.username)
     if problems:
         raise AccountError(problems)
     _set_password(session, user, hash_password(new, hasher=hasher), _utc_now(now))
+    require_password_change(session, user)
+    end_sessions(session, user)
     row = session.get(SignInFailure, _account_key(user.username))
     if row is not None:
         session.delete(row)
+    session.flush()
+
+
+def require_password_change(session: Session, user: User) -> None:
+    """Make the user choose a new password before anything else at their next request.
+
+    For a password someone else knows: reset_password calls it; so should any new service that
+    sets a password on another person's behalf. Cleared by change_password.
+    """
+    user.must_change_password = True
+    session.add(user)
     session.flush()
 
 
@@ -342,6 +383,8 @@ def set_active(session: Session, user: User, active: bool) -> None:
             )
     user.is_active = active
     session.add(user)
+    if not active:
+        end_sessions(session, user)
     session.flush()
 
 
@@ -479,6 +522,87 @@ def _out_of_scope(role: Role, what: str, zh: str, en: str) -> Problem:
     )
 
 
+# --- sessions --------------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session,
+    user: User,
+    *,
+    now: datetime | None = None,
+    lifetime: timedelta = SESSION_LIFETIME,
+) -> str:
+    """Record a new signed-in session of ``user``; returns the token its cookie must carry."""
+    assert user.id is not None
+    token = secrets.token_urlsafe(32)
+    start = _utc_now(now)
+    session.add(
+        UserSession(
+            id=_session_digest(token),
+            user_id=user.id,
+            created_at=start,
+            expires_at=start + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str, now: datetime | None = None) -> User | None:
+    """The active user whose live session ``token`` names; None if it ended, expired or never
+    was. One query by primary key (the user comes along with the session row), because it runs
+    before every request a signed-in person makes, each autosave included."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    row = session.exec(_SESSION_USER, params={"digest": _session_digest(token)}).first()
+    if row is None:
+        return None
+    user, expires_at = row
+    return user if _aware_required(expires_at) > _utc_now(now) else None
+
+
+# Built once: composing the statement anew on every request costs more than running it.
+_SESSION_USER = (
+    select(User, UserSession.expires_at)
+    .join(UserSession, col(UserSession.user_id) == col(User.id))
+    .where(col(UserSession.id) == sa.bindparam("digest"), col(User.is_active))
+)
+
+
+def end_session(session: Session, token: str) -> None:
+    """End one session (signing out of one browser leaves the person's other devices alone)."""
+    if isinstance(token, str) and token:
+        session.exec(
+            sa.delete(UserSession)
+            .where(col(UserSession.id) == _session_digest(token))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every session of ``user``, on every worker from its next request; returns how many."""
+    result = session.exec(
+        sa.delete(UserSession)
+        .where(col(UserSession.user_id) == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def purge_sessions(session: Session, now: datetime | None = None) -> int:
+    """Delete the rows of sessions past their lifetime; returns how many."""
+    result = session.exec(
+        sa.delete(UserSession)
+        .where(col(UserSession.expires_at) <= _utc_now(now))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def _session_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 # --- signing in ------------------------------------------------------------------------------
 
 
@@ -488,9 +612,12 @@ class SignInResult:
 
     user: User | None
     status: SignInStatus
-    retry_after: int = 0  # seconds; only when locked
+    # Seconds: when locked, how long until the account may try again; when slowed, how long
+    # the caller must wait before it answers (without holding a worker thread meanwhile).
+    retry_after: int = 0
     message_zh: str = ""
     message_en: str = ""
+    session_token: str = ""  # only when ok: the new session's token, for the cookie
 
     @property
     def ok(self) -> bool:
@@ -505,9 +632,11 @@ def authenticate(
     address: str,
     now: datetime | None = None,
     *,
+    lifetime: timedelta = SESSION_LIFETIME,
     hasher: PasswordHasher | None = None,
 ) -> SignInResult:
-    """Check a sign-in attempt against the throttle and the password, and record the outcome.
+    """Check a sign-in attempt against the throttle and the password, and record the outcome;
+    a right one starts a session (its token is in the result).
 
     Unlike the other services this one commits, in two short transactions, and has none open
     while the password is checked: argon2 takes about a tenth of a second on purpose, and on
@@ -526,13 +655,12 @@ def authenticate(
     rows = {key: _claim(session, key, now) for key in keys}
     for row in rows.values():
         _restart_if_window_over(row, now)
-    lock_ends = [
-        end for row in rows.values() if (end := _aware(row.locked_until)) is not None and end > now
-    ]
-    if lock_ends:
+    rows[address_key].locked_until = None  # addresses only slow down (a row may predate that)
+    lock_end = _aware(rows[account_key].locked_until)
+    if lock_end is not None and lock_end > now:
         _drop_clean(session, rows.values())
         session.commit()
-        return _locked(_seconds_until(max(lock_ends), now))
+        return _locked(_seconds_until(lock_end, now))
     user = session.exec(
         select(User)
         .where(sa.func.lower(User.username) == name)
@@ -540,9 +668,8 @@ def authenticate(
     ).first()
     user_id, stored_hash = (user.id, user.password_hash) if user is not None else (None, None)
     _record_failure(rows[account_key], now, lock_at=ACCOUNT_LOCK_AT, delay_from=ACCOUNT_DELAY_FROM)
-    address_lock = _aware(rows[address_key].locked_until)
-    _record_failure(rows[address_key], now, lock_at=ADDRESS_LOCK_AT, delay_from=None)
-    lock_set = _aware(rows[address_key].locked_until)
+    _record_failure(rows[address_key], now, lock_at=None, delay_from=None)
+    address_failures = rows[address_key].failures
     session.commit()
 
     # 2. The password, with no transaction open. An unknown user costs the same check, so the
@@ -551,7 +678,8 @@ def authenticate(
         stored_hash or _dummy_hash(hasher or DEFAULT_HASHER), password, hasher=hasher
     )
     if not good or stored_hash is None:
-        return _BAD_CREDENTIALS
+        delay = address_delay_seconds(address_failures)
+        return _slowed(delay) if delay else _BAD_CREDENTIALS
     new_hash = (
         hash_password(password, hasher=hasher) if needs_rehash(stored_hash, hasher=hasher) else None
     )
@@ -560,8 +688,6 @@ def authenticate(
     rows = {key: _claim(session, key, now) for key in keys}
     by_address = rows[address_key]
     by_address.failures = max(0, by_address.failures - 1)
-    if lock_set != address_lock and _aware(by_address.locked_until) == lock_set:
-        by_address.locked_until = None  # the lock this attempt's count set
     _drop_clean(session, [by_address])
     session.delete(rows[account_key])
     user = session.exec(
@@ -581,9 +707,14 @@ def authenticate(
     if new_hash is not None:
         user.password_hash = new_hash
         session.add(user)
-    purge_sign_in_failures(session, now)  # the table's upkeep: old counts of anyone go
+    token = start_session(session, user, now=now, lifetime=lifetime)
+    # The tables' upkeep: anyone's old counts, and sessions past their lifetime, go.
+    purge_sign_in_failures(session, now)
+    purge_sessions(session, now)
     session.commit()
-    return SignInResult(user, "ok", message_zh="登录成功", message_en="Signed in.")
+    return SignInResult(
+        user, "ok", message_zh="登录成功", message_en="Signed in.", session_token=token
+    )
 
 
 _BAD_CREDENTIALS = SignInResult(
@@ -607,6 +738,14 @@ def purge_sign_in_failures(session: Session, now: datetime | None = None) -> int
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def address_delay_seconds(failures: int) -> int:
+    """How long a wrong password's answer waits after an address's ``failures``-th failure:
+    nothing below ADDRESS_SLOW_FROM, then one second more for each failure, up to the cap."""
+    if failures < ADDRESS_SLOW_FROM:
+        return 0
+    return min(1 + failures - ADDRESS_SLOW_FROM, ADDRESS_DELAY_CAP_S)
 
 
 def account_delay_seconds(failures: int) -> int:
@@ -653,12 +792,12 @@ def _restart_if_window_over(row: SignInFailure, now: datetime) -> None:
 
 
 def _record_failure(
-    row: SignInFailure, now: datetime, *, lock_at: int, delay_from: int | None
+    row: SignInFailure, now: datetime, *, lock_at: int | None, delay_from: int | None
 ) -> None:
     row.failures += 1
     if row.failures == 1:
         row.first_at = now
-    if row.failures >= lock_at:
+    if lock_at is not None and row.failures >= lock_at:
         row.locked_until = now + LOCK_DURATION
     elif delay_from is not None and row.failures >= delay_from:
         row.locked_until = now + timedelta(seconds=account_delay_seconds(row.failures))
@@ -698,6 +837,19 @@ def _locked(seconds: int) -> SignInResult:
     )
 
 
+def _slowed(seconds: int) -> SignInResult:
+    return SignInResult(
+        None,
+        "slowed",
+        retry_after=seconds,
+        message_zh="用户名或密码错误。该网络地址近期登录失败次数过多，因此回复已放慢",
+        message_en=(
+            "Wrong username or password. There have been many failed sign-ins from this network "
+            "address lately, so answers are slowed down."
+        ),
+    )
+
+
 @cache
 def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash nobody's password matches, made with ``hasher`` so checking it costs the same."""
@@ -723,3 +875,102 @@ def _aware_required(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+# --- the administrator's user list and role changes -------------------------------------------
+
+
+def user_list(term: str) -> SelectOfScalar[User]:
+    """Users by username, those whose username or display name contains ``term`` (as typed:
+    % and _ are literal) if one is given; ``term`` comes from assess.enterprises.search_term."""
+    query = select(User).order_by(col(User.username))
+    if term:
+        query = query.where(
+            col(User.username).contains(term.lower(), autoescape=True)
+            | col(User.display_name).contains(term, autoescape=True)
+        )
+    return query
+
+
+def scope_stamp(session: Session, user: User) -> str:
+    """The account's role and scope as one string, which a role form carries back so that a
+    change made meanwhile by someone else is refused rather than overwritten."""
+    clusters = session.exec(
+        select(UserCluster.cluster_id)
+        .where(UserCluster.user_id == user.id)
+        .order_by(col(UserCluster.cluster_id))
+    ).all()
+    shown = ",".join(str(c) for c in clusters)
+    return f"{user.role}|{user.enterprise_id or ''}|{user.cert_body_id or ''}|{shown}"
+
+
+def change_role_and_scope(
+    session: Session,
+    user: User,
+    *,
+    role: Role | str,
+    enterprise_id: int | None,
+    cert_body_id: int | None,
+    cluster_ids: Iterable[int],
+    seen_stamp: str,
+    by: User | None = None,
+) -> None:
+    """An administrator changes an account's role and scope under the rules of create_user.
+
+    ``seen_stamp`` is the scope_stamp the form was shown with: a stale one raises Conflict. The
+    last active administrator keeps the role. AccountError lists every other fault at once.
+    The change, and ``by`` whom, goes to the ``assess.audit`` log (there is no audit table yet).
+    """
+    # Lock the row (PostgreSQL; a SQLite writer holds the whole database) so that the stamp
+    # compared is the one overwritten.
+    locked = session.exec(
+        select(User)
+        .where(User.id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    now = scope_stamp(session, locked)
+    if seen_stamp != now:
+        raise Conflict(
+            Problem(
+                "stale",
+                "该账户的角色或范围已被他人修改，请查看当前值后重新提交",
+                "someone else changed this account's role or scope; check the current values "
+                "and submit again",
+            ),
+            ConflictDetail("user", now, "", 0),
+        )
+    clusters = sorted(set(cluster_ids))
+    problems = _role_and_scope_problems(session, role, enterprise_id, cert_body_id, clusters)
+    if not problems and locked.role == Role.admin and role != Role.admin and locked.is_active:
+        others = session.exec(
+            select(sa.func.count())
+            .select_from(User)
+            .where(User.role == Role.admin.value, col(User.is_active), User.id != locked.id)
+        ).one()
+        if others == 0:
+            problems.append(
+                Problem(
+                    "last_admin_role",
+                    "不能更改最后一个有效管理员账户的角色",
+                    "the role of the last active administrator cannot be changed",
+                )
+            )
+    if problems:
+        raise AccountError(problems)
+    locked.role = Role(role).value
+    locked.enterprise_id = enterprise_id
+    locked.cert_body_id = cert_body_id
+    session.add(locked)
+    assert locked.id is not None
+    session.exec(sa.delete(UserCluster).where(col(UserCluster.user_id) == locked.id))
+    for cluster_id in clusters:
+        session.add(UserCluster(user_id=locked.id, cluster_id=cluster_id))
+    session.flush()
+    logging.getLogger("assess.audit").info(
+        "role and scope of %s changed by %s: %s -> %s",
+        locked.username,
+        by.username if by is not None else "-",
+        now,
+        scope_stamp(session, locked),
+    )

@@ -135,6 +135,9 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = _time()
     password_changed_at: datetime = _time()
+    # Set when an administrator chose the password: its user must pick their own before
+    # anything else (see assess.accounts.require_password_change).
+    must_change_password: bool = Field(default=False)
 
 
 class UserCluster(SQLModel, table=True):
@@ -144,6 +147,19 @@ class UserCluster(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in browser. Its cookie carries a random token; the row keeps only the token's
+    SHA-256, so a copy of the database signs nobody in. Deleting the row ends the session on
+    every worker at its next request."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # hex SHA-256 of the cookie's token
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _time()
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 
 
 class SignInFailure(SQLModel, table=True):

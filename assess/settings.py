@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The key a fresh checkout signs sessions with. Fine on a laptop; refused in production.
-DEFAULT_SECRET = "local-development-only-change-me"
+#: The key earlier versions signed sessions with when none was set. It is published, so it is
+#: refused wherever a key is given explicitly in production.
+PUBLISHED_SECRET = "local-development-only-change-me"
+#: The file in the data directory holding the key made on first start (when none is set).
+SECRET_KEY_FILE = "secret_key"
+#: A signing key needs at least this many characters.
+SECRET_MIN_LENGTH = 32
+
+
+class SecretKeyFileError(RuntimeError):
+    """The data directory's key file cannot be read or written, or holds no usable key."""
 
 
 class Settings(BaseSettings):
@@ -20,17 +32,24 @@ class Settings(BaseSettings):
     environment: Literal["local", "production"] = "local"
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: a SQLite file in data_dir
-    secret_key: str = DEFAULT_SECRET
+    # The key that signs session cookies. Unset: outside production, a random key made on first
+    # start and kept in data_dir (see signing_key); production refuses to start without one.
+    secret_key: str | None = None
     session_idle_seconds: int = 2 * 3600  # a session ends after this long without a request
+    # Addresses (or networks, comma-separated) of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: nobody's; the connecting peer is the address.
+    trusted_proxies: str = ""
     # Worker threads per process for request handlers. The handlers are mostly Python work
     # under one interpreter lock; more threads than this only queue for that lock and slow
     # every request down (measured: bench/http.py, 40 threads against 4).
     threads: int = Field(default=8, ge=1, le=200)
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
+    def _refuse_a_missing_secret_in_production(self) -> Settings:
         if self.environment == "production" and (
-            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+            not self.secret_key
+            or self.secret_key == PUBLISHED_SECRET
+            or len(self.secret_key) < SECRET_MIN_LENGTH
         ):
             raise ValueError(
                 "生产环境必须设置 ASSESS_SECRET_KEY（至少 32 个字符）/ "
@@ -44,3 +63,62 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assess.db').resolve()}"
+
+    def signing_key(self) -> str:
+        """The key that signs sessions: ASSESS_SECRET_KEY when set, else the data directory's."""
+        if self.secret_key:
+            return self.secret_key
+        return data_dir_key(self.data_dir)
+
+
+def data_dir_key(data_dir: Path) -> str:
+    """The random key kept in ``data_dir``, made on first use, readable by its owner only.
+
+    Several workers may start at once: each writes a complete key to a file of its own and
+    links it into place, which fails if another got there first; then all read the one that
+    won. So nobody ever reads a half-written key, and all agree on one.
+    """
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise SecretKeyFileError(
+            f"无法读取会话密钥文件 {path}：{exc.strerror}；请设置 ASSESS_SECRET_KEY / "
+            f"cannot read the session key file {path}: {exc.strerror}; set ASSESS_SECRET_KEY"
+        ) from None
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        mine = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):  # another worker's key won: read below
+                os.link(mine, path)
+        finally:
+            mine.unlink(missing_ok=True)
+        return _read_key(path)
+    except OSError as exc:
+        raise SecretKeyFileError(
+            f"无法创建会话密钥文件 {path}：{exc.strerror}；请设置 ASSESS_SECRET_KEY / "
+            f"cannot create the session key file {path}: {exc.strerror}; set ASSESS_SECRET_KEY"
+        ) from None
+
+
+def _read_key(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd) as f:
+        if os.fstat(f.fileno()).st_mode & 0o077:
+            os.fchmod(f.fileno(), 0o600)  # a copy restored with wider rights: owner only again
+        key = f.read().strip()
+    if len(key) < SECRET_MIN_LENGTH:
+        raise SecretKeyFileError(
+            f"会话密钥文件 {path} 内容无效（少于 {SECRET_MIN_LENGTH} 个字符）；请删除它或设置 "
+            f"ASSESS_SECRET_KEY / the session key file {path} holds no usable key (fewer than "
+            f"{SECRET_MIN_LENGTH} characters); delete it or set ASSESS_SECRET_KEY"
+        )
+    return key

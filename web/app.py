@@ -13,16 +13,19 @@ import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assess.db import make_engine, no_wait, reading
 from assess.errors import ServiceError
 from assess.settings import Settings
 from web import errors, i18n, labels
+from web.deps import PasswordChangeRequired
 from web.routes import account, admin, assessments, auth, home, report
 from web.security import BodyLimit, SecurityHeaders, check_csrf
 from web.sessions import SessionMiddleware
@@ -33,7 +36,7 @@ CHINA_TIME = timezone(timedelta(hours=8))
 
 
 class LocaleMiddleware:
-    """Sets the request's UI language from the session (Chinese unless English was chosen)."""
+    """Sets the request's UI language: the session's choice, else the browser's (i18n)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,7 +44,8 @@ class LocaleMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             lang = scope.get("session", {}).get("lang")
-            token = i18n.current_locale.set(i18n.normalise(lang))
+            header = Headers(scope=scope).get("accept-language")
+            token = i18n.current_locale.set(i18n.request_locale(lang, header))
             try:
                 await self.app(scope, receive, send)
             finally:
@@ -96,13 +100,14 @@ def _templates() -> Environment:
         status_label=labels.status,
         role_label=labels.role,
         staff_band_label=labels.staff_band,
+        sector_label=labels.sector,
     )
 
     def domid(qid: str, prefix: str) -> str:
         # Question ids contain dots, which CSS selectors would read as classes.
         return f"{prefix}-{qid.replace('.', '--')}"
 
-    env.filters.update(num=num, when=when, domid=domid)
+    env.filters.update(num=num, when=when, domid=domid, list_join=i18n.join)
     return env
 
 
@@ -134,14 +139,17 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        secret_key=settings.signing_key(),
         idle_seconds=settings.session_idle_seconds,
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)
+    if settings.trusted_proxies:  # outermost: the client's address and scheme, for all the rest
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     app.add_exception_handler(ServiceError, errors.service_error)  # type: ignore[arg-type]
     app.add_exception_handler(errors.NotSignedIn, errors.not_signed_in)  # type: ignore[arg-type]
+    app.add_exception_handler(PasswordChangeRequired, account.password_first)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, errors.http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, errors.bad_request)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, errors.server_error)
@@ -155,6 +163,15 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
         with request.app.state.reader.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return JSONResponse({"status": "ok"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; the mark is ours (static/).
+        return FileResponse(
+            STATIC / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/ping", include_in_schema=False)
     async def ping() -> Response:

@@ -16,20 +16,30 @@ from assess import db
 from assess.cli import app
 from assess.cli import main as _assess_main
 from assess.demo import build_demo
-from assess.settings import Settings
+from assess.settings import SecretKeyFileError, Settings
 from web.app import create_app
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", help="Port to listen on.")]
 
 
-def _settings() -> Settings:
+def _settings(**overrides: object) -> Settings:
     """The environment's settings, or a plain message and exit status 2 when they are wrong."""
     try:
-        return Settings()  # refuses a production start with the default secret
+        return Settings(**overrides)  # type: ignore[arg-type]  # refuses production without a key
     except ValidationError as exc:
         for err in exc.errors():
             typer.echo(str(err.get("ctx", {}).get("error") or err["msg"]), err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_signing_key(settings: Settings) -> None:
+    """Make (or read) the session key before serving, so that a data directory that cannot
+    hold it stops the start with a plain message, not every worker with a traceback."""
+    try:
+        settings.signing_key()
+    except SecretKeyFileError as exc:
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 
 
@@ -73,7 +83,8 @@ def demo(
     if not serve_it:
         engine.dispose()
         return
-    settings = Settings(data_dir=data_dir, database_url=url)
+    settings = _settings(data_dir=data_dir, database_url=url)
+    _check_signing_key(settings)
     typer.echo(f"打开 / open http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
     uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
 
@@ -86,6 +97,7 @@ def serve(
 ) -> None:
     """Serve the application on the database ASSESS_DATABASE_URL names (migrate it first)."""
     settings = _settings()
+    _check_signing_key(settings)  # made once here, before the workers start
     db.upgrade(settings.url)
     uvicorn.run(
         "web.app:create_app",
@@ -93,7 +105,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # Forwarded headers are believed only from ASSESS_TRUSTED_PROXIES, by the app itself
+        # (create_app), not from whatever uvicorn trusts by default (127.0.0.1).
+        proxy_headers=False,
         log_level="info",
     )
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from assess.accounts import session_user
 from assess.db import WriterBusy, begin_read
 from assess.errors import Forbidden, Problem
 from assess.models import Role, User
@@ -25,6 +25,19 @@ class NotSignedIn(Exception):
     def __init__(self, expired: bool = False) -> None:
         self.expired = expired
         super().__init__("not signed in")
+
+
+class PasswordChangeRequired(Forbidden):
+    """An administrator chose this user's password: nothing but changing it until that's done."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            Problem(
+                "password_change_required",
+                "管理员为您设置了密码，请先修改密码再继续",
+                "an administrator set your password; change it before you continue",
+            )
+        )
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -49,20 +62,25 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def password_stamp(user: User) -> int:
-    """Changes whenever the password does, so a password change ends other sessions."""
-    t = user.password_changed_at
-    if t.tzinfo is None:  # SQLite hands back naive datetimes; they are stored in UTC
-        t = t.replace(tzinfo=UTC)
-    return round(t.timestamp() * 1_000_000)  # microseconds: two changes a second apart differ
-
-
-def sign_in(request: Request, user: User) -> None:
-    """Start a fresh session for ``user`` (a new CSRF token too: no session fixation)."""
+def sign_in(request: Request, user: User, token: str) -> None:
+    """Put a session the database just started (``token``) into this browser's cookie, with a
+    new CSRF token too (no session fixation)."""
     lang = request.session.get("lang")
     request.session.clear()
-    request.session.update({"uid": user.id, "pwc": password_stamp(user)})
+    # "uid" only says whom the token was made for; the token alone decides who is signed in.
+    request.session.update({"sid": token, "uid": user.id})
     request.session["lang"] = lang or i18n.normalise(user.locale)
+
+
+def reissue(request: Request, token: str) -> None:
+    """Carry on with a new session token in place of the old one (after a password change)."""
+    request.session["sid"] = token
+
+
+def session_token(request: Request) -> str:
+    """The token of this browser's session ("" when none)."""
+    token = request.session.get("sid")
+    return token if isinstance(token, str) else ""
 
 
 def sign_out(request: Request) -> None:
@@ -73,16 +91,24 @@ def sign_out(request: Request) -> None:
         request.session["lang"] = lang
 
 
-def signed_in_user(request: Request, db: Session) -> User:
-    """The signed-in, active user, read in the session's transaction; NotSignedIn otherwise."""
-    uid = request.session.get("uid")
-    if uid is None:
+def signed_in_user(request: Request, db: Session, *, password_pending_ok: bool = False) -> User:
+    """The signed-in, active user, read in the session's transaction; NotSignedIn otherwise.
+
+    The session must still be live in the database (one query, the user with it): signing out,
+    a password change or an administrator elsewhere ends it for every worker at once. A user
+    who must replace an administrator's password gets PasswordChangeRequired, except where
+    ``password_pending_ok`` (the pages that change it).
+    """
+    token = session_token(request)
+    if not token:
         raise NotSignedIn(expired=bool(request.scope.get("session_expired")))
-    user = db.get(User, uid)
-    if user is None or not user.is_active or request.session.get("pwc") != password_stamp(user):
+    user = session_user(db, token)
+    if user is None or user.id != request.session.get("uid"):
         sign_out(request)
         raise NotSignedIn(expired=True)
     request.state.user = user
+    if user.must_change_password and not password_pending_ok:
+        raise PasswordChangeRequired()
     return user
 
 
@@ -95,12 +121,23 @@ async def current_user(request: Request, db: SessionDep) -> User:
     never waits for a writer), which spares every page a round trip through a worker thread.
     """
 
+    return await _look_up(request, db, password_pending_ok=False)
+
+
+async def user_with_password_pending(request: Request, db: SessionDep) -> User:
+    """Like current_user, but also lets through a user who must still change an
+    administrator's password: for the pages where they do that."""
+    return await _look_up(request, db, password_pending_ok=True)
+
+
+async def _look_up(request: Request, db: Session, *, password_pending_ok: bool) -> User:
     def look_up() -> User:
-        if request.session.get("uid") is not None:
+        if session_token(request):
             begin_read(db)  # no write lock just to learn who is asking
-        user = signed_in_user(request, db)
-        db.commit()  # end the read here
-        return user
+        try:
+            return signed_in_user(request, db, password_pending_ok=password_pending_ok)
+        finally:
+            db.commit()  # end the read here
 
     return await reading_here(request, look_up)
 
@@ -160,6 +197,7 @@ async def in_session(request: Request, work: Callable[[Session], T]) -> T:
 
 
 UserDep = Annotated[User, Depends(current_user)]
+PendingUserDep = Annotated[User, Depends(user_with_password_pending)]
 
 
 def require(*roles: Role) -> Callable[[User], Awaitable[User]]:

@@ -24,14 +24,15 @@ _HTTP = {
 }
 
 
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
+    """Whether the client asked for JSON rather than a page."""
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 
 
 def problem_response(request: Request, status: int, problems: list[Problem]) -> Response:
     """Render problems for whoever asked: JSON, an htmx flash fragment, or a page."""
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"problems": [p.as_dict() for p in problems]}, status_code=status)
     ctx = {"status": status, "problems": problems}
     if htmx.is_htmx(request):
@@ -52,7 +53,7 @@ async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if exc.expired
         else Problem("sign_in", "请先登录", "please sign in")
     )
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"problems": [problem.as_dict()]}, status_code=401)
     if htmx.is_htmx(request):
         # The page stays as it is (typed values included); a banner asks to sign in again.

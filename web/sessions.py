@@ -1,4 +1,9 @@
-"""Signed-cookie sessions: the whole session lives in the cookie, so workers share nothing.
+"""Signed-cookie sessions: the session's data (language, CSRF token, and once signed in a session
+token) lives in the cookie, so no worker keeps any in memory.
+
+Who is signed in is not the cookie's to say alone: its session token must name a live row in the
+database (web.deps.signed_in_user), so that signing out, a password change or a disabled
+account ends a session on every worker, copies of its cookie included.
 
 The cookie is HttpOnly and SameSite=Lax, and Secure whenever the request came over https. It
 expires after a spell of inactivity: each request within the window slides it forward (re-signed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from assess.access import own_enterprise
@@ -13,12 +13,28 @@ from assess.accounts import AccountError, TooManyAttempts, change_password
 from assess.enterprises import CONTACT_FIELDS, update_enterprise
 from assess.errors import Conflict, Invalid, Problem
 from assess.models import Cluster, Enterprise, Park
-from web import htmx
-from web.deps import SessionDep, UserDep, password_stamp, reads_only
+from web import errors, htmx
+from web.deps import (
+    PasswordChangeRequired,
+    PendingUserDep,
+    SessionDep,
+    UserDep,
+    reads_only,
+    reissue,
+)
+from web.params import FormVersion
 from web.security import csrf_token
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=300)]
+
+
+async def password_first(request: Request, exc: PasswordChangeRequired) -> Response:
+    """Until an administrator's password is replaced, a page leads to the password page; an
+    htmx or JSON request is told why it was refused (403), in the page's language."""
+    if htmx.is_htmx(request) or errors.wants_json(request):
+        return errors.problem_response(request, exc.status, exc.problems)
+    return RedirectResponse(request.app.url_path_for("change_password"), status_code=303)
 
 
 @router.get("/account/session", name="session_state")
@@ -32,19 +48,21 @@ def session_state(request: Request, user: UserDep) -> Response:
 
 @router.get("/account/password", name="change_password")
 @reads_only
-def password_page(request: Request, user: UserDep) -> Response:
-    return htmx.render(request, "password.html", {"problems": [], "done": False})
+def password_page(request: Request, user: PendingUserDep) -> Response:
+    ctx = {"problems": [], "done": False, "pending": user.must_change_password}
+    return htmx.render(request, "password.html", ctx)
 
 
 @router.post("/account/password", name="change_password_submit")
 def password_submit(
     request: Request,
-    user: UserDep,
+    user: PendingUserDep,
     db: SessionDep,
     current: Annotated[str, Form(max_length=200)] = "",
     new: Annotated[str, Form(max_length=200)] = "",
     repeat: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    pending = user.must_change_password
     try:
         if new != repeat:
             raise AccountError(
@@ -54,18 +72,17 @@ def password_submit(
                     )
                 ]
             )
-        change_password(db, user, current, new)
+        token = change_password(db, user, current, new)
         db.commit()
     except AccountError as exc:
         db.rollback()  # a wrong current password stays counted: change_password committed it
-        ctx = {"problems": exc.problems, "done": False}
+        ctx = {"problems": exc.problems, "done": False, "pending": pending}
         headers = (
             {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
         )
         return htmx.render(request, "password.html", ctx, status=exc.status, headers=headers)
-    db.refresh(user)
-    request.session["pwc"] = password_stamp(user)
-    return htmx.render(request, "password.html", {"problems": [], "done": True})
+    reissue(request, token)  # this browser carries on; every other session has ended
+    return htmx.render(request, "password.html", {"problems": [], "done": True, "pending": False})
 
 
 def _profile(
@@ -99,7 +116,7 @@ def my_enterprise_submit(
     request: Request,
     user: UserDep,
     db: SessionDep,
-    version: Annotated[int, Form()] = 0,
+    version: FormVersion = 0,
     contact_name: Text = "",
     contact_phone: Text = "",
     contact_email: Text = "",
