@@ -21,6 +21,7 @@ from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, P
 from assess.models import (
     Answer,
     Assessment,
+    Cluster,
     Enterprise,
     ScoreRecord,
     Status,
@@ -30,7 +31,8 @@ from assess.models import (
 from scoring import LINKS, AnswerErrors, ScoreCard, Spec, score
 from scoring.answers import encode_value
 
-#: Years an assessment may be opened for: the region's plan starts in 2013.
+#: The first year an assessment may be opened for where the enterprise's region has no profile
+#: in the catalogue (the shipped region's baseline year).
 FIRST_YEAR = 2013
 MAX_COMMENT = 2000
 
@@ -40,9 +42,38 @@ def current_year() -> int:
     return datetime.now(UTC).year
 
 
-def open_years(taken: set[int]) -> list[int]:
-    """Years an enterprise may still start an assessment for, newest first."""
-    return [y for y in range(current_year(), FIRST_YEAR - 1, -1) if y not in taken]
+def year_span(session: Session, enterprise: Enterprise) -> tuple[int, int]:
+    """The first and last year the enterprise's region lets an assessment be opened for."""
+    # The region's plan is measured against its baseline year and runs period_start–period_end,
+    # but firms keep assessing themselves after the plan ends: every year up to this one stays
+    # open (never a future year: it has no figures yet).
+    region_id = session.exec(
+        select(Cluster.region_id).where(Cluster.id == enterprise.cluster_id)
+    ).first()
+    region = shipped_catalog().regions.get(region_id or "")
+    if region is None:
+        return FIRST_YEAR, current_year()
+    first = min(region.period_start, region.targets.adoption_baseline.year)
+    return first, max(first, current_year())
+
+
+@dataclass(frozen=True)
+class YearChoice:
+    """The years an enterprise may still start an assessment for, and the one to propose."""
+
+    years: list[int]  # newest first
+    default: int | None
+
+
+def open_years(session: Session, enterprise: Enterprise, taken: set[int]) -> YearChoice:
+    """The region's years not yet taken, proposing the first one after the latest assessment."""
+    first, last = year_span(session, enterprise)
+    years = [y for y in range(last, first - 1, -1) if y not in taken]
+    latest = max(taken, default=None)
+    after = [y for y in years if latest is not None and y > latest]
+    # Nothing follows the latest (or there is none yet): the newest open year.
+    default = min(after) if after else (years[0] if years else None)
+    return YearChoice(years, default)
 
 
 def spec_of(a: Assessment) -> Spec:
@@ -91,12 +122,13 @@ def start_assessment(
     With ``copy_last_year`` the answers and comments of the latest earlier assessment are copied
     where the question still exists and the answer is still valid.
     """
-    if not FIRST_YEAR <= year <= current_year():
+    first, last = year_span(session, enterprise)
+    if not first <= year <= last:
         raise Invalid(
             Problem(
                 "year",
-                f"评估年度应在 {FIRST_YEAR}–{current_year()} 之间",
-                f"the assessment year must be between {FIRST_YEAR} and {current_year()}",
+                f"评估年度应在 {first}–{last} 之间",
+                f"the assessment year must be between {first} and {last}",
                 "year",
             )
         )
@@ -194,15 +226,19 @@ def card_of(session: Session, a: Assessment) -> ScoreCard:
     return score(spec_of(a), stored_values(session, a))
 
 
+def _not_editable() -> Locked:
+    return Locked(
+        Problem(
+            "not_editable",
+            "评估已提交，答案已锁定；如需修改请先撤回",
+            "this assessment has been submitted and its answers are locked; withdraw it first",
+        )
+    )
+
+
 def _require_draft(a: Assessment) -> None:
     if a.status != Status.draft:
-        raise Locked(
-            Problem(
-                "not_editable",
-                "评估已提交，答案已锁定；如需修改请先撤回",
-                "this assessment has been submitted and its answers are locked; withdraw it first",
-            )
-        )
+        raise _not_editable()
 
 
 @dataclass(frozen=True)
@@ -245,9 +281,11 @@ def save_answer(
 
     ``base_version`` is the version the page showed: 0 when it showed no stored answer. A stale
     base is refused with Conflict carrying the stored answer, so nothing is overwritten unseen.
-    The version check is part of the UPDATE, so two workers cannot both win.
+    The version check is part of the UPDATE, so two workers cannot both win; the "still a
+    draft" check is part of the assessment's UPDATE, made first, so a save and a submission
+    cannot overlap (see submit).
     """
-    _require_draft(a)
+    _require_draft(a)  # the page's own copy: refuse early without writing
     spec = spec_of(a)
     value = check_value(spec, question, value)
     comment = comment or ""
@@ -261,6 +299,9 @@ def save_answer(
             )
         )
     now = utcnow()
+    # Touch the assessment first, only while it is a draft: this row lock is what submit waits
+    # for, so an answer is written either before a submission reads them all, or not at all.
+    _touch_draft(session, a, now)
     params = {
         "b_assessment": a.id,
         "b_question": question,
@@ -284,7 +325,6 @@ def save_answer(
         if row is None:  # the page showed an answer that no longer exists: cannot happen today
             raise NotFound(Problem("answer_gone", "答案不存在", "the answer no longer exists"))
         raise _conflict(row)
-    _touch(session, a, now)
     return Saved(question, value, comment, int(stored))
 
 
@@ -322,7 +362,10 @@ _INSERT_ANSWER = {
 _ASSESSMENT = cast(sa.Table, sa.inspect(Assessment).local_table)
 _TOUCH = (
     sa.update(_ASSESSMENT)
-    .where(_ASSESSMENT.c.id == sa.bindparam("b_id", type_=_ASSESSMENT.c.id.type))
+    .where(
+        _ASSESSMENT.c.id == sa.bindparam("b_id", type_=_ASSESSMENT.c.id.type),
+        _ASSESSMENT.c.status == Status.draft.value,
+    )
     .values(updated_at=sa.bindparam("b_at", type_=_ASSESSMENT.c.updated_at.type))
 )
 #: All of an assessment's answers as one JSON object (question → value), in one row: on the
@@ -367,9 +410,12 @@ def _conflict(row: Answer) -> Conflict:
     )
 
 
-def _touch(session: Session, a: Assessment, now: datetime) -> None:
-    """Record that the assessment's answers changed, without loading or flushing anything."""
-    session.execute(_TOUCH, {"b_id": a.id, "b_at": now})
+def _touch_draft(session: Session, a: Assessment, now: datetime) -> None:
+    """Record that the assessment's answers change, if it is still a draft (Locked if not),
+    without loading or flushing anything. The row stays locked until the transaction ends."""
+    result = session.execute(_TOUCH, {"b_id": a.id, "b_at": now})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _not_editable()
     set_committed_value(a, "updated_at", now)
 
 
@@ -442,6 +488,9 @@ def missing_required(spec: Spec, card: ScoreCard) -> list[dict[str, str]]:
 
 def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None) -> ScoreCard:
     """Submit for review: needs the truthfulness pledge and every required answer; locks them."""
+    # Lock the assessment row before reading the answers: a save holding it (see save_answer)
+    # is waited for and then read; a save coming later finds the assessment submitted.
+    session.refresh(a, with_for_update=True)
     _require_draft(a)
     spec = spec_of(a)
     try:

@@ -108,13 +108,31 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _as_written(x: float) -> str:
+    """A number as written, with every digit it needs: 100.0001 stays 100.0001, 100.0 is 100.
+
+    The shortest text that reads back as the same float, so a value just past a bound never
+    shows as the bound itself.
+    """
+    if x.is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(float(x))
+
+
 def _range(q: Question, x: float, lo: float | None, hi: float | None) -> AnswerError | None:
     if (lo is not None and x < lo) or (hi is not None and x > hi):
+        if lo is not None and hi is not None:
+            zh = f"允许范围 {_as_written(lo)}–{_as_written(hi)}"
+            en = f"the allowed range {_as_written(lo)}–{_as_written(hi)}"
+        elif lo is not None:
+            zh, en = f"下限 {_as_written(lo)}", f"the lower bound {_as_written(lo)}"
+        else:
+            zh, en = f"上限 {_as_written(hi or 0.0)}", f"the upper bound {_as_written(hi or 0.0)}"
         return _err(
             q.id,
             "out_of_range",
-            f"取值 {x:g} 超出允许范围 {lo:g}–{hi:g}",
-            f"value {x:g} is outside the allowed range {lo:g}–{hi:g}",
+            f"取值 {_as_written(x)} 超出{zh}",
+            f"value {_as_written(x)} is outside {en}",
         )
     return None
 

@@ -287,3 +287,66 @@ def test_a_database_busy_past_its_timeout_gets_503_with_a_message_and_saves_noth
     assert 'data-code="database_busy"' in r.text and "数据库正忙" in r.text
     assert r.headers["hx-retarget"] == "#flash"  # the question's own status line stays
     assert stored(sqlite_engine, aid, PCT) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "fields"),
+    [
+        (PCT, {"value": ["40", "60"]}),
+        (NUM, {"value": ["1", "2"]}),
+        (SINGLE, {"value": ["A", "B"]}),
+        (YESNO, {"value": ["yes", "no"]}),
+        (TEXT, {"value": ["一", "二"]}),
+        (RATIO, {"numerator": ["1", "2"], "denominator": "10"}),
+        (RATIO, {"numerator": "1", "denominator": ["10", "20"]}),
+        (PCT, {"value": "40", "comment": ["a", "b"]}),
+        (PCT, {"value": "40", "na": ["1", "1"]}),
+        (PCT, {"value": "40", "version": ["0", "0"]}),
+    ],
+)
+def test_a_field_sent_twice_is_refused_and_nothing_is_saved(
+    filler, sqlite_engine, question, fields
+):
+    client, token, aid = filler
+    data = {"version": "0", **fields}
+    r = client.post(f"/assessments/{aid}/answers/{question}", data=data, headers=htmx(token))
+    assert r.status_code == 422, r.text
+    assert 'data-code="one_value_expected"' in r.text
+    assert "只应有一个值" in r.text and "未保存" in r.text
+    assert stored(sqlite_engine, aid, question) is None
+
+
+def test_several_values_are_taken_where_the_page_sends_them(filler, sqlite_engine):
+    """Multiple choice ticks several boxes of one name; a ratio sends two fields of its own."""
+    client, token, aid = filler
+    r = client.post(
+        f"/assessments/{aid}/answers/{MULTI}",
+        data={"version": "0", "value": ["firewall", "backup", ""]},
+        headers=htmx(token),
+    )
+    assert r.status_code == 200, r.text
+    assert stored(sqlite_engine, aid, MULTI).value == ["firewall", "backup"]
+    assert save(client, token, aid, RATIO, numerator="2", denominator="40").status_code == 200
+    assert stored(sqlite_engine, aid, RATIO).value == {"numerator": 2.0, "denominator": 40.0}
+
+
+@pytest.mark.parametrize(
+    ("question", "typed", "zh", "en"),
+    [
+        (PCT, "100.0001", "取值 100.0001 超出允许范围 0–100", "value 100.0001 is outside"),
+        (PCT, "-0.0001", "取值 -0.0001 超出允许范围 0–100", "the allowed range 0–100"),
+        (NUM, "500.00001", "取值 500.00001 超出允许范围 -100–500", "value 500.00001 is"),
+        (PCT, "150", "取值 150 超出允许范围 0–100", "value 150 is outside"),
+    ],
+)
+def test_a_value_just_past_a_bound_is_shown_as_typed_beside_the_bound(
+    filler, sqlite_engine, question, typed, zh, en
+):
+    client, token, aid = filler
+    r = save(client, token, aid, question, value=typed)
+    assert r.status_code == 422 and 'data-code="out_of_range"' in r.text
+    assert zh in r.text, r.text
+    assert stored(sqlite_engine, aid, question) is None
+    client.post("/lang", data={"lang": "en", "next": "/", "csrf_token": token})
+    r = save(client, token, aid, question, value=typed)
+    assert r.status_code == 422 and en in r.text, r.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -27,7 +27,7 @@ from assess.assessments import (
 )
 from assess.compile import shipped_catalog
 from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
-from assess.forms import value_from_form
+from assess.forms import read_int, single, value_from_form
 from assess.models import Answer, Assessment, Enterprise, Role, Status, User
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
@@ -41,6 +41,7 @@ from web.deps import (
     reads_only,
     signed_in_user,
 )
+from web.params import AssessmentId, FormYear
 
 router = APIRouter()
 
@@ -51,7 +52,7 @@ def _list_ctx(db: Session, ent: Enterprise, problems: list[Problem]) -> dict[str
     return {
         "ent": ent,
         "years": list(reversed(years)),
-        "free_years": open_years({y.year for y in years}),
+        "free_years": open_years(db, ent, {y.year for y in years}),
         "has_previous": bool(years),
         "problems": problems,
         "names": names_of(ent.sector, version),
@@ -70,7 +71,7 @@ def start(
     request: Request,
     user: EnterpriseUser,
     db: SessionDep,
-    year: Annotated[int, Form()],
+    year: FormYear,
     copy_last_year: Annotated[bool, Form()] = False,
 ) -> Response:
     ent = own_enterprise(db, user)
@@ -101,6 +102,8 @@ def _board_ctx(
         "names": names_of(a.questionnaire, a.questionnaire_version),
         "editable": a.status == Status.draft and user.role == Role.enterprise,
         "number_text": filling.number_text,
+        "ratio_result": filling.ratio_result,
+        "current": None,  # the open section: only the whole page knows it
         "oob": False,
         "status_kind": "",
     }
@@ -112,15 +115,22 @@ def _stored_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
     return _board_ctx(a, user, rows, raw_answers(rows))
 
 
-def _fill_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
-    return {**_stored_ctx(db, a, user), "history": history(db, a)}
+def _fill_ctx(db: Session, a: Assessment, user: User, section: str | None) -> dict[str, Any]:
+    ctx = _stored_ctx(db, a, user)
+    return {**ctx, "history": history(db, a), "current": filling.current_section(ctx["q"], section)}
 
 
 @router.get("/assessments/{assessment_id}", name="fill")
 @reads_only
-def fill_page(request: Request, assessment_id: int, user: UserDep, db: SessionDep) -> Response:
+def fill_page(
+    request: Request,
+    assessment_id: AssessmentId,
+    user: UserDep,
+    db: SessionDep,
+    section: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
     a = readable_assessment(db, user, assessment_id)
-    return htmx.render(request, "fill.html", _fill_ctx(db, a, user))
+    return htmx.render(request, "fill.html", _fill_ctx(db, a, user, section))
 
 
 def _question_of(a: Assessment, question: str) -> QuestionBase:
@@ -133,7 +143,7 @@ def _question_of(a: Assessment, question: str) -> QuestionBase:
 @router.get("/assessments/{assessment_id}/answers/{question}", name="question")
 @reads_only
 def question_block(
-    request: Request, assessment_id: int, question: str, user: UserDep, db: SessionDep
+    request: Request, assessment_id: AssessmentId, question: str, user: UserDep, db: SessionDep
 ) -> Response:
     """One question as stored now (the "use the other value" choice after a conflict)."""
     a = readable_assessment(db, user, assessment_id)
@@ -145,7 +155,7 @@ def question_block(
 
 @router.post("/assessments/{assessment_id}/answers/{question}", name="save_answer")
 async def autosave(
-    request: Request, assessment_id: int, question: str, fields: FormFields
+    request: Request, assessment_id: AssessmentId, question: str, fields: FormFields
 ) -> Response:
     """Save one answer; answer with its status line and what the change moved elsewhere.
 
@@ -168,14 +178,12 @@ def _save(
     a = fillable_assessment(db, user, assessment_id)
     qdef = _question_of(a, question)
     spec = spec_of(a)
-    override = (fields.get("version_override") or [""])[0]
+    ctx: dict[str, Any] = {"a": a, "question": qdef, "version": 0}
     try:
-        base = int(override or (fields.get("version") or ["0"])[0])
-    except ValueError:
-        base = -1
-    comment = (fields.get("comment") or [""])[0]
-    ctx: dict[str, Any] = {"a": a, "question": qdef, "version": base}
-    try:
+        override = single(fields, "version_override", question)
+        sent = override or single(fields, "version", question) or "0"
+        base = ctx["version"] = read_int(sent, question, "版本号", "version")
+        comment = single(fields, "comment", question)
         value = value_from_form(spec.questions[spec.index[question]], fields)
         saved = save_answer(db, a, question, value, comment, base_version=base, by_user=user.id)
         raw = stored_values(db, a)
@@ -210,9 +218,10 @@ def _save(
 
 def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str, Any]:
     card = card_of(db, a)
+    missing = missing_required(spec_of(a), card)
     return {
         "a": a,
-        "missing": missing_required(spec_of(a), card),
+        "missing": filling.missing_answers(filling.questionnaire_of(a), missing),
         "problems": problems,
         "card": card,
         "names": names_of(a.questionnaire, a.questionnaire_version),
@@ -222,7 +231,7 @@ def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str
 @router.get("/assessments/{assessment_id}/submit", name="submit_page")
 @reads_only
 def submit_page(
-    request: Request, assessment_id: int, user: EnterpriseUser, db: SessionDep
+    request: Request, assessment_id: AssessmentId, user: EnterpriseUser, db: SessionDep
 ) -> Response:
     a = fillable_assessment(db, user, assessment_id)
     return htmx.render(request, "submit.html", _submit_ctx(db, a, []))
@@ -231,7 +240,7 @@ def submit_page(
 @router.post("/assessments/{assessment_id}/submit", name="submit")
 def submit_post(
     request: Request,
-    assessment_id: int,
+    assessment_id: AssessmentId,
     user: EnterpriseUser,
     db: SessionDep,
     pledge: Annotated[bool, Form()] = False,
@@ -248,9 +257,19 @@ def submit_post(
     return htmx.redirect(request, request.app.url_path_for("report", assessment_id=str(a.id)))
 
 
+@router.get("/assessments/{assessment_id}/withdraw", name="withdraw_page")
+@reads_only
+def withdraw_page(
+    request: Request, assessment_id: AssessmentId, user: EnterpriseUser, db: SessionDep
+) -> Response:
+    """The confirmation step before a withdrawal (the withdrawal itself is the POST)."""
+    a = fillable_assessment(db, user, assessment_id)
+    return htmx.render(request, "withdraw.html", {"a": a})
+
+
 @router.post("/assessments/{assessment_id}/withdraw", name="withdraw")
 def withdraw_post(
-    request: Request, assessment_id: int, user: EnterpriseUser, db: SessionDep
+    request: Request, assessment_id: AssessmentId, user: EnterpriseUser, db: SessionDep
 ) -> Response:
     a = fillable_assessment(db, user, assessment_id)
     withdraw(db, a, by_user=user.id)
