@@ -181,3 +181,59 @@ def value_text(question: QuestionBase, value: Any, en: bool) -> str:
         return options.get(value, value)
     f = float(value)
     return str(int(f)) if f.is_integer() else f"{f:.6g}"  # a computed ratio: 1.32353, not more
+
+
+def ratio_result(question: QuestionBase, value: Any) -> str:
+    """A stored ratio's computed value as shown beside its unit ("4", "56.25"), or ""."""
+    # web/static/js/app.js (updateRatio) rounds a value being typed the same way.
+    if not isinstance(value, dict):
+        return ""
+    try:
+        num, den = float(value["numerator"]), float(value["denominator"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if den == 0 or not (math.isfinite(num) and math.isfinite(den)):
+        return ""
+    x = num / den * float(getattr(question, "scale", 1.0))
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def section_of(q: Questionnaire) -> dict[str, str]:
+    """Each question's section id (to open the right part of the filling page)."""
+    return {x.id: s.id for s in q.sections for x in s.questions}
+
+
+def current_section(q: Questionnaire, wanted: str | None) -> str:
+    """The section the filling page opens on: the one asked for if it exists, else the first."""
+    ids = [s.id for s in q.sections]
+    return wanted if wanted in ids else ids[0]
+
+
+@dataclass(frozen=True)
+class MissingAnswer:
+    """A required question still unanswered, as the submit page lists it."""
+
+    question: str
+    number: str
+    section: str
+    zh: str
+    en: str
+    section_title_zh: str
+    section_title_en: str
+
+
+def missing_answers(q: Questionnaire, missing: list[dict[str, str]]) -> list[MissingAnswer]:
+    """The missing required answers with their human numbers and sections, in page order."""
+    where = section_of(q)
+    order = {qid: i for i, qid in enumerate(q.numbers)}
+    titles = {s.id: s.title for s in q.sections}
+    first = q.sections[0].id
+    rows = []
+    for m in missing:
+        section = where.get(m["question"], first)
+        number = q.numbers.get(m["question"], "")
+        title = titles[section]
+        rows.append(
+            MissingAnswer(m["question"], number, section, m["zh"], m["en"], title.zh, title.en)
+        )
+    return sorted(rows, key=lambda m: order.get(m.question, len(order)))

@@ -30,8 +30,17 @@ def settled(page) -> None:
     page.wait_for_function(IDLE)
 
 
+def show(page, qid: str) -> None:
+    """Open the section ``qid`` is in, through the side list, as a person would."""
+    section = page.locator(dom(qid)).evaluate("e => e.closest('section.q-section').dataset.section")
+    if page.locator(f"section.q-section[data-section='{section}']").get_attribute("hidden") is None:
+        return
+    page.locator(f"#progress a[data-section='{section}']").click()
+
+
 def answer(page, qid: str, kind: str, value: Any) -> None:
     """Answer one question the way a person would, and wait until it is saved."""
+    show(page, qid)
     block = page.locator(dom(qid))
     status = page.locator(dom(qid, "s"))
 
@@ -83,7 +92,7 @@ def test_enterprise_fills_in_submits_and_reads_the_report(live, browser):
     for q in spec.questions:
         if q.id not in ANSWERS:
             continue
-        if not page.locator(dom(q.id)).is_visible():
+        if page.locator(dom(q.id)).get_attribute("hidden") is not None:
             continue  # gated by an earlier answer (show_if): hidden questions take no answer
         answer(page, q.id, q.kind, ANSWERS[q.id])
         filled += 1
@@ -101,11 +110,12 @@ def test_enterprise_fills_in_submits_and_reads_the_report(live, browser):
 
     # 4. A second page changes the same answer; this page's stale save meets a conflict.
     other = context.new_page()
-    other.goto(f"{live.url}/assessments/{aid}")
+    other.goto(f"{live.url}/assessments/{aid}{dom('core.rd.digital_share')}")
     other_pct = other.locator(f"{dom('core.rd.digital_share')} input[name=value]")
     other_pct.fill("77")
     with other.expect_response(lambda r: "/answers/core.rd.digital_share" in r.url):
         other_pct.press("Tab")
+    show(page, "core.rd.digital_share")
     pct.fill("12")
     with page.expect_response(lambda r: "/answers/core.rd.digital_share" in r.url) as info:
         pct.press("Tab")

@@ -22,7 +22,7 @@ def test_a_failed_save_marks_its_question_unsaved_and_the_next_one_saves(
 
     page = browser.new_page(locale="zh-CN")
     sign_in_through_the_form(page, live, live.world.users["enterprise"])
-    page.goto(f"{live.url}/assessments/{live.world.a_draft.id}")
+    page.goto(f"{live.url}/assessments/{live.world.a_draft.id}{dom(PCT)}")  # opens its section
     field = page.locator(dom(PCT)).locator("input[name=value]")
     status = page.locator(dom(PCT, "s"))
 
@@ -75,7 +75,7 @@ def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser
     page = browser.new_page(locale="zh-CN")
     sign_in_through_the_form(page, live, live.world.users["enterprise"])
     aid = live.world.a_draft.id
-    page.goto(f"{live.url}/assessments/{aid}")
+    page.goto(f"{live.url}/assessments/{aid}{dom(PCT)}")  # opens its section
     field = page.locator(dom(PCT)).locator("input[name=value]")
     status = page.locator(dom(PCT, "s"))
 
@@ -107,7 +107,7 @@ def test_a_save_lost_to_a_dropped_connection_is_sent_again_once_it_is_back(live,
     page = context.new_page()
     sign_in_through_the_form(page, live, live.world.users["enterprise"])
     aid = live.world.a_draft.id
-    page.goto(f"{live.url}/assessments/{aid}")
+    page.goto(f"{live.url}/assessments/{aid}{dom(PCT)}")  # opens its section
     field = page.locator(dom(PCT)).locator("input[name=value]")
     status = page.locator(dom(PCT, "s"))
 

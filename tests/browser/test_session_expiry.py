@@ -15,7 +15,7 @@ def test_an_answer_typed_after_the_session_expired_is_sent_again_after_signing_i
     username = live.world.users["enterprise"]
     aid = live.world.a_draft.id
     sign_in_through_the_form(page, live, username)
-    page.goto(f"{live.url}/assessments/{aid}")
+    page.goto(f"{live.url}/assessments/{aid}{dom(PCT)}")  # opens its section
     context.clear_cookies()  # the session is over, as after the idle timeout
 
     field = page.locator(dom(PCT)).locator("input[name=value]")

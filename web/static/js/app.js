@@ -115,4 +115,115 @@
     var target = evt.target.closest ? evt.target.closest("[data-action='print']") : null;
     if (target) window.print();
   });
+
+  // --- The filling page, one section at a time -----------------------------------------------
+  // Every section stays in the page (saves swap questions and show_if hides them wherever they
+  // are); a section link shows its section and hides the others. The links also work without
+  // this script: they load the page again with ?section=.
+  function sectionEl(id) {
+    var el = id ? document.getElementById("sec-" + id) : null;
+    return el && el.matches("section.q-section[data-section]") ? el : null;
+  }
+
+  function openSection() {
+    var open = document.querySelector("section.q-section[data-section]:not([hidden])");
+    return open ? open.getAttribute("data-section") : null;
+  }
+
+  function markCurrent(id) {
+    document.querySelectorAll("#progress a[data-section]").forEach(function (a) {
+      if (a.getAttribute("data-section") === id) a.setAttribute("aria-current", "step");
+      else a.removeAttribute("aria-current");
+    });
+  }
+
+  function showSection(id, how) {
+    var target = sectionEl(id);
+    if (!target) return false;
+    document.querySelectorAll("section.q-section[data-section]").forEach(function (s) {
+      s.hidden = s !== target;
+    });
+    markCurrent(id);
+    if (how === "push") {
+      var url = new URL(window.location.href);
+      url.searchParams.set("section", id);
+      url.hash = "";
+      window.history.pushState({ section: id }, "", url.toString());
+    }
+    if (how !== "quiet") target.scrollIntoView({ block: "start" });
+    return true;
+  }
+
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest ? evt.target.closest("a[data-section]") : null;
+    if (!link || evt.ctrlKey || evt.metaKey || evt.shiftKey || evt.button !== 0) return;
+    if (showSection(link.getAttribute("data-section"), "push")) evt.preventDefault();
+  });
+
+  window.addEventListener("popstate", function () {
+    var id = new URL(window.location.href).searchParams.get("section");
+    var first = document.querySelector("section.q-section[data-section]");
+    if (first) showSection(id && sectionEl(id) ? id : first.getAttribute("data-section"), "pop");
+  });
+
+  // A link to one question (#q-...) opens the section it is in.
+  function openHashTarget() {
+    var id = window.location.hash.slice(1);
+    var el = id ? document.getElementById(id) : null;
+    var section = el && el.closest ? el.closest("section.q-section[data-section]") : null;
+    if (!section) return;
+    showSection(section.getAttribute("data-section"), "quiet");
+    el.scrollIntoView({ block: "center" });
+  }
+  window.addEventListener("hashchange", openHashTarget);
+
+  // A save swaps the side list in again, rendered without knowing which section is open.
+  document.addEventListener("htmx:afterSettle", function () {
+    var id = openSection();
+    if (id) markCurrent(id);
+  });
+
+  // --- A ratio's result, live as the two numbers are typed ------------------------------------
+  // Read a number as the server does (assess/forms.py read_number: full-width digits, thousands
+  // separators and spaces allowed), and round the result as filling.ratio_result does.
+  function readNumber(text) {
+    var raw = (text || "").normalize("NFKC").trim().replace(/[, ]/g, "").replace(/%$/, "");
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) return NaN;
+    return Number(raw);
+  }
+
+  function ratioText(x) {
+    return x.toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
+  }
+
+  function updateRatio(form) {
+    var out = form.querySelector("output.ratio-result");
+    var num = form.querySelector("input[name=numerator]");
+    var den = form.querySelector("input[name=denominator]");
+    if (!out || !num || !den) return;
+    var n = readNumber(num.value);
+    var d = readNumber(den.value);
+    var scale = Number(out.getAttribute("data-scale")) || 1;
+    var x = n / d * scale;
+    if (isFinite(x) && d !== 0 && n >= 0 && d > 0) {
+      out.textContent = "= " + ratioText(x) + " " + out.getAttribute("data-unit");
+    } else {
+      out.textContent = out.getAttribute("data-empty");
+    }
+  }
+
+  document.addEventListener("input", function (evt) {
+    var t = evt.target;
+    if (t && t.matches && t.matches("form.q-form input[name=numerator], form.q-form input[name=denominator]")) {
+      updateRatio(t.closest("form.q-form"));
+    }
+  });
+
+  function ready() {
+    if (window.location.hash) openHashTarget();
+    var id = openSection();
+    if (id) markCurrent(id);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();
