@@ -1,4 +1,5 @@
-"""What the report and the member lists show, as plain data: the card, peers, earlier years.
+"""What the report and the member lists show, as plain data: the card, peers, earlier years,
+the stage rules in words, the trace by question number, and the what-if over any question.
 
 Submitted assessments are reported from their stored ScoreCard, so a report stays what was
 submitted. A draft is scored live and marked provisional.
@@ -15,11 +16,21 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assess.assessments import check_value, spec_of, stored_values
-from assess.errors import Invalid, Problem
-from assess.filling import questionnaire_of_version
+from assess.catalog import Questionnaire
+from assess.errors import Invalid, NotFound, Problem
+from assess.filling import (
+    number_text,
+    questionnaire_of,
+    questionnaire_of_version,
+    ratio_result,
+    value_text,
+)
 from assess.forms import value_from_form
 from assess.models import Assessment, ScoreRecord, Status
-from scoring import LINKS, AnswerErrors, ScoreCard, score, what_if
+from assess.schema import QuestionBase
+from scoring import LINKS, NA, AnswerErrors, ScoreCard, score, what_if
+from scoring.roadmap import Need
+from scoring.stages import ConditionResult
 
 #: The fewest peers whose median may be shown: fewer would nearly reveal single firms.
 MIN_PEERS = 5
@@ -227,3 +238,364 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return value
+
+
+# --- The stage rules in words -------------------------------------------------------------------
+
+Text = tuple[str, str]  # (zh, en)
+
+#: What each stage-rule metric measures, as the subject of a sentence. Links and aspects take
+#: their names from the methodology; these are the others.
+_METRICS: dict[str, Text] = {
+    "overall": ("总体水平", "Overall level"),
+    "min_link": ("四个环节中最低的得分", "Lowest of the four link scores"),
+    "it_links": ("关键系统已在日常使用的环节", "Links with a key system in routine use"),
+    "missing_required": ("未答的必填题", "Required questions unanswered"),
+}
+#: Metrics that count things: shown as whole numbers ("4", never "4.0").
+COUNT_METRICS = frozenset({"it_links", "missing_required"})
+_SCORE_OPS: dict[str, Text] = {
+    ">=": ("不低于", "at least"),
+    ">": ("高于", "above"),
+    "<=": ("不高于", "at most"),
+    "<": ("低于", "below"),
+    "==": ("等于", "exactly"),
+}
+_COUNT_OPS: dict[str, Text] = {
+    ">=": ("不少于", "at least"),
+    ">": ("多于", "more than"),
+    "<=": ("不多于", "at most"),
+    "<": ("少于", "fewer than"),
+    "==": ("等于", "exactly"),
+}
+#: The stage given while required answers are missing: the report states it as a precondition.
+GATE_STAGE = "undetermined"
+
+
+def metric_name(metric: str, names: Names) -> Text:
+    """What a stage-rule metric measures, in words."""
+    kind, _, key = metric.partition(".")
+    if kind == "link" and key in names.links:
+        zh, en = names.links[key]
+        return f"{zh}环节得分", f"{en} link score"
+    if kind == "aspect" and key in names.aspects:
+        zh, en = names.aspects[key]
+        return f"{zh}得分", f"{en} score"
+    return _METRICS.get(metric, (metric, metric))
+
+
+def metric_value(metric: str, value: float | None) -> str:
+    """A metric's value as shown: counts whole, scores to one decimal."""
+    if value is None:
+        return "—"
+    if metric in COUNT_METRICS:
+        return str(round(value))
+    return f"{value:.1f}"
+
+
+def condition_text(metric: str, op: str, value: float, names: Names) -> Text:
+    """One stage condition as a plain sentence, e.g. 总体水平不低于 75 分."""
+    zh, en = metric_name(metric, names)
+    count = metric in COUNT_METRICS
+    op_zh, op_en = (_COUNT_OPS if count else _SCORE_OPS).get(op, (op, op))
+    v = number_text(value)
+    if count:
+        return f"{zh}{op_zh} {v} 个", f"{en}: {op_en} {v}"
+    return f"{zh}{op_zh} {v} 分", f"{en} {op_en} {v}"
+
+
+def _gap_text(metric: str, gap: float | None) -> Text | None:
+    if not gap:
+        return None
+    if metric in COUNT_METRICS:
+        n = str(round(gap))
+        return f"差 {n} 个", f"short by {n}"
+    return f"差 {gap:.1f} 分", f"short by {gap:.1f}"
+
+
+@dataclass(frozen=True)
+class ConditionLine:
+    """One condition of a stage rule, in words, with this assessment's actual value."""
+
+    text: Text
+    actual: str
+    held: bool
+    gap: Text | None
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """One stage of the ladder, whether its conditions all hold, and each condition."""
+
+    stage: str
+    name: Text
+    held: bool
+    current: bool
+    conditions: list[ConditionLine]
+
+
+@dataclass(frozen=True)
+class StageWhy:
+    """Why the assessment has its stage: the precondition on required answers, then the ladder."""
+
+    gate: Text
+    gate_held: bool
+    lines: list[StageLine]
+
+
+def _line(c: ConditionResult | Need, names: Names) -> ConditionLine:
+    held = getattr(c, "held", False)
+    return ConditionLine(
+        condition_text(c.metric, c.op, c.value, names),
+        metric_value(c.metric, c.actual),
+        held,
+        None if held else _gap_text(c.metric, c.gap),
+    )
+
+
+def stage_why(card: ScoreCard, names: Names) -> StageWhy:
+    """The stage rules of the card in plain words, highest stage first."""
+    missing = len(card.missing_required)
+    undetermined = names.stages.get(GATE_STAGE, (GATE_STAGE, GATE_STAGE))
+    if missing:
+        gate = (
+            f"还有 {missing} 道必填题未答，阶段为“{undetermined[0]}”；全部答完后才按下表判定阶段。",
+            f"{missing} required questions are unanswered, so the stage is "
+            f"“{undetermined[1]}”; it follows the table below once they are all answered.",
+        )
+    else:
+        gate = (
+            "必填题已全部作答，阶段按下表判定。",
+            "Every required question is answered, so the stage follows the table below.",
+        )
+    lines = [
+        StageLine(
+            stage=r.stage,
+            name=names.stages.get(r.stage, (r.stage, r.stage)),
+            held=r.held,
+            current=r.stage == card.stage,
+            conditions=[_line(c, names) for c in r.conditions],
+        )
+        for r in card.stage_rules
+        if r.stage != GATE_STAGE
+    ]
+    return StageWhy(gate, missing > 0, lines)
+
+
+def next_stage_needs(card: ScoreCard, names: Names) -> list[ConditionLine]:
+    """What the next stage up still needs, in words (empty at the top or when undetermined)."""
+    if card.next_stage is None:
+        return []
+    return [_line(n, names) for n in card.next_stage.needs if not n.gap or n.gap > 0]
+
+
+# --- Questions by their human number ------------------------------------------------------------
+
+
+def _with_unit(x: float, unit: str) -> str:
+    return f"{number_text(round(x, 2))}{'' if unit == '%' else ' '}{unit}"
+
+
+def answer_text(q: QuestionBase, value: Any, stored: Any, en: bool) -> str:
+    """An answer as the report shows it: options in words, numbers and ratios with their unit."""
+    if value is None or value == NA:
+        return value_text(q, value, en)
+    kind = getattr(q, "type", "")
+    if kind == "percentage" and not isinstance(value, bool):
+        return _with_unit(float(value), "%")
+    unit = getattr(q, "unit", None)
+    if kind == "number" and unit is not None:
+        return _with_unit(float(value), unit.en if en else unit.zh)
+    if kind == "ratio" and unit is not None:
+        # A stored answer is the two numbers: its result is shown as the filling page shows it.
+        result = ratio_result(q, value) if isinstance(value, dict) else str(value)
+        if not result:
+            return value_text(q, value, en)
+        text = _with_unit(float(result), unit.en if en else unit.zh)
+        if isinstance(stored, dict):
+            text += f" ({value_text(q, stored, en)})"
+        return text
+    return value_text(q, value, en)
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    """One scored question's part in the overall level."""
+
+    number: str
+    question: str
+    text: Text
+    group: str
+    status: str
+    answer: Text
+    score: float
+    points: float
+    possible: float
+
+
+@dataclass(frozen=True)
+class TraceSection:
+    """The trace lines of one questionnaire section, with its totals."""
+
+    number: int
+    title: Text
+    lines: list[TraceLine]
+    points: float
+    possible: float
+
+
+def trace_of(card: ScoreCard, q: Questionnaire, stored: Mapping[str, Any]) -> list[TraceSection]:
+    """The card's indicator trace by questionnaire section, each question by its number."""
+    by_question = {t.question: t for t in card.trace}
+    out = []
+    for number, section in enumerate(q.sections, start=1):
+        lines = []
+        for qd in section.questions:
+            t = by_question.get(qd.id)
+            if t is None:
+                continue
+            answered = t.status == "answered"
+            lines.append(
+                TraceLine(
+                    number=q.numbers[qd.id],
+                    question=qd.id,
+                    text=(qd.text.zh, qd.text.en),
+                    group=t.group,
+                    status=t.status,
+                    answer=(
+                        answer_text(qd, t.answer, stored.get(qd.id), False),
+                        answer_text(qd, t.answer, stored.get(qd.id), True),
+                    )
+                    if answered
+                    else ("", ""),
+                    score=t.score,
+                    points=t.points,
+                    possible=t.possible,
+                )
+            )
+        if lines:
+            out.append(
+                TraceSection(
+                    number,
+                    (section.title.zh, section.title.en),
+                    lines,
+                    sum(x.points for x in lines),
+                    sum(x.possible for x in lines),
+                )
+            )
+    return out
+
+
+# --- What-if over any question ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A question the what-if may change, by its number and text."""
+
+    question: str
+    number: str
+    text: Text
+
+
+@dataclass(frozen=True)
+class ChoiceGroup:
+    """The what-if choices of one questionnaire section."""
+
+    number: int
+    title: Text
+    choices: list[Choice]
+
+
+def what_if_choices(a: Assessment) -> list[ChoiceGroup]:
+    """Every scored question of the assessment's questionnaire, grouped by section."""
+    q = questionnaire_of(a)
+    spec = spec_of(a)
+    out = []
+    for number, section in enumerate(q.sections, start=1):
+        choices = [
+            Choice(x.id, q.numbers[x.id], (x.text.zh, x.text.en))
+            for x in section.questions
+            if x.is_scored and x.id in spec.index
+        ]
+        if choices:
+            out.append(ChoiceGroup(number, (section.title.zh, section.title.en), choices))
+    return out
+
+
+@dataclass(frozen=True)
+class WhatIfField:
+    """One question offered for a what-if change, with the value to start from."""
+
+    question: QuestionBase
+    number: str
+    value: Any
+
+
+def what_if_field(session: Session, a: Assessment, question: str) -> WhatIfField:
+    """A scored question to change in a what-if, starting from its stored answer."""
+    q = questionnaire_of(a)
+    qd = q.by_id.get(question)
+    if qd is None or not qd.is_scored or question not in spec_of(a).index:
+        raise NotFound(
+            Problem("unknown_question", "问卷中没有该计分题", "no such scored question", question)
+        )
+    value = stored_values(session, a).get(question)
+    return WhatIfField(qd, q.numbers[question], None if value == NA else value)
+
+
+def roadmap_fields(card: ScoreCard, a: Assessment) -> list[WhatIfField]:
+    """The roadmap's suggested changes, offered as what-if fields set to their next step."""
+    q = questionnaire_of(a)
+    out = []
+    for item in card.roadmap:
+        qd = q.by_id.get(item.question)
+        if qd is None:
+            continue
+        to = item.to
+        if getattr(qd, "type", "") == "ratio" and not isinstance(to, dict):
+            to = {"numerator": to, "denominator": qd.scale}  # type: ignore[attr-defined]
+        out.append(WhatIfField(qd, q.numbers[item.question], to))
+    return out
+
+
+@dataclass(frozen=True)
+class Move:
+    """One score before and after a what-if change."""
+
+    kind: str  # overall | stage | link | aspect
+    key: str
+    name: Text
+    before: Text
+    after: Text
+    delta: float | None
+    moved: bool
+
+
+def _score_move(kind: str, key: str, name: Text, before: float | None, after: float | None) -> Move:
+    b, f = metric_value(kind, before), metric_value(kind, after)
+    delta = None if before is None or after is None else after - before
+    return Move(kind, key, name, (b, b), (f, f), delta, b != f)
+
+
+def moves_of(w: WhatIf, names: Names) -> list[Move]:
+    """Every headline score before and after the what-if: overall, stage, links, aspects."""
+    out = [
+        _score_move("overall", "overall", _METRICS["overall"], w.now.overall, w.card.overall),
+        Move(
+            "stage",
+            "stage",
+            ("发展阶段", "Development stage"),
+            (w.now.stage_name["zh"], w.now.stage_name["en"]),
+            (w.card.stage_name["zh"], w.card.stage_name["en"]),
+            None,
+            w.now.stage != w.card.stage,
+        ),
+    ]
+    for k in LINKS:
+        out.append(_score_move("link", k, names.links[k], w.now.links.get(k), w.card.links.get(k)))
+    for k in w.now.aspects:
+        out.append(
+            _score_move("aspect", k, names.aspects[k], w.now.aspects[k], w.card.aspects.get(k))
+        )
+    return out
