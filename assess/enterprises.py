@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from assess import uscc
 from assess.compile import shipped_catalog
 from assess.errors import Conflict, ConflictDetail, Invalid, NotFound, Problem
+from assess.forms import int_outside
 from assess.models import Cluster, Enterprise, Park, StaffBand, utcnow
 
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
@@ -50,7 +54,14 @@ def _problems(session: Session, data: dict[str, Any], current: Enterprise | None
     if "cluster_id" in data:
         cluster = session.get(Cluster, data["cluster_id"]) if data["cluster_id"] else None
         if cluster is None:
-            out.append(Problem("cluster", "请选择所属集群", "choose a cluster", "cluster_id"))
+            out.append(
+                Problem(
+                    "cluster",
+                    "请选择所属集群（目前每家企业都须属于一个集群）",
+                    "choose a cluster (every enterprise belongs to one for now)",
+                    "cluster_id",
+                )
+            )
     if data.get("park_id"):
         park = session.get(Park, data["park_id"])
         region = cluster.region_id if cluster else None
@@ -171,3 +182,129 @@ def update_enterprise(
 def count_enterprises(session: Session) -> int:
     """How many enterprises are registered."""
     return int(session.exec(select(func.count()).select_from(Enterprise)).one())
+
+
+# --- names, searching and picking ------------------------------------------------------------
+
+#: The longest search term used; longer input is cut to this.
+SEARCH_MAX_LENGTH = 100
+#: How many enterprises a pick-by-name search offers at most.
+PICK_LIMIT = 10
+
+
+def sector_names() -> dict[str, tuple[str, str]]:
+    """Sector id → (Chinese, English) name, from the newest shipped questionnaire of each."""
+    cat = shipped_catalog()
+    out = {}
+    for sector, versions in sorted(cat.versions().items()):
+        name = cat.modules[sector][versions[-1]].sector.name
+        out[sector] = (name.zh, name.en)
+    return out
+
+
+def search_term(raw: str) -> str:
+    """A typed search term, trimmed and cut to SEARCH_MAX_LENGTH; Invalid if it holds control
+    characters (a NUL ends the string early on SQLite and is refused by PostgreSQL, so such a
+    term would search for something other than what was typed)."""
+    term = raw.strip()[:SEARCH_MAX_LENGTH]
+    bad = sorted({f"U+{ord(c):04X}" for c in term if unicodedata.category(c) == "Cc"})
+    if bad:
+        shown = ", ".join(bad)
+        raise Invalid(
+            Problem(
+                "search_control_character",
+                f"搜索词不能包含控制字符（{shown}），请删除后重试",
+                f"the search term must not contain control characters ({shown}); remove them",
+                "q",
+            )
+        )
+    return term
+
+
+def enterprise_list(term: str) -> SelectOfScalar[Enterprise]:
+    """Enterprises by name, those whose name or credit code contains ``term`` (as typed: % and
+    _ are literal) if one is given; ``term`` comes from search_term."""
+    query = select(Enterprise).order_by(col(Enterprise.name), col(Enterprise.id))
+    if term:
+        query = query.where(
+            col(Enterprise.name).contains(term, autoescape=True)
+            | col(Enterprise.uscc).contains(term.upper(), autoescape=True)
+        )
+    return query
+
+
+@dataclass(frozen=True)
+class EnterprisePick:
+    """The outcome of picking an enterprise by what was typed: the one chosen, or the
+    candidates to choose from (``more`` says whether there are more than shown)."""
+
+    chosen: Enterprise | None
+    candidates: list[Enterprise]
+    more: bool = False
+
+
+def find_enterprises(session: Session, typed: str) -> EnterprisePick:
+    """Enterprises matching a typed name or credit code, for a pick-by-name field: an exact
+    name or code, or the only one containing it, picks that one; otherwise the candidates are
+    the first PICK_LIMIT whose name or code contains it."""
+    term = search_term(typed)
+    if not term:
+        return EnterprisePick(None, [])
+    exact = session.exec(
+        select(Enterprise).where((Enterprise.name == term) | (Enterprise.uscc == term.upper()))
+    ).all()
+    if len(exact) == 1:
+        return EnterprisePick(exact[0], list(exact))
+    rows = list(session.exec(enterprise_list(term).limit(PICK_LIMIT + 1)))
+    only = rows[0] if len(rows) == 1 else None
+    return EnterprisePick(only, rows[:PICK_LIMIT], len(rows) > PICK_LIMIT)
+
+
+def pick_enterprise(session: Session, chosen_id: str, typed: str) -> int | None:
+    """The id of the enterprise a form names: the one chosen from the offered list, else the
+    single one the typed name or code matches; None if neither was given. Invalid, saying how
+    many matched, when the typed text matches none or several."""
+    chosen = chosen_id.strip()
+    if chosen.isascii() and chosen.isdigit() and not int_outside(chosen, least=1):
+        return int(chosen)
+    found = find_enterprises(session, typed)
+    if found.chosen is not None:
+        return found.chosen.id
+    if not typed.strip():
+        return None
+    if not found.candidates:
+        raise Invalid(
+            Problem(
+                "enterprise_no_match",
+                f"没有名称或信用代码包含“{typed.strip()}”的企业",
+                f"no enterprise name or credit code contains “{typed.strip()}”",
+                "enterprise_q",
+            )
+        )
+    many = f"{PICK_LIMIT}+" if found.more else str(len(found.candidates))
+    raise Invalid(
+        Problem(
+            "enterprise_ambiguous",
+            f"有 {many} 家企业与“{typed.strip()}”相符，请从列表中选择一家",
+            f"{many} enterprises match “{typed.strip()}”; choose one from the list",
+            "enterprise_q",
+        )
+    )
+
+
+def sector_cluster_notice(session: Session, sector: str, cluster_id: int | None) -> Problem | None:
+    """A warning, not a refusal, when an enterprise's sector differs from its cluster's usual
+    one (a pharmaceutical firm in a chemicals cluster can be right, but is often a slip)."""
+    cluster = session.get(Cluster, cluster_id) if cluster_id else None
+    names = sector_names()
+    if cluster is None or sector not in names or cluster.default_sector == sector:
+        return None
+    usual = names.get(cluster.default_sector, (cluster.default_sector, cluster.default_sector))
+    return Problem(
+        "sector_cluster_mismatch",
+        f"所选行业问卷（{names[sector][0]}）与集群“{cluster.name_zh}”的常见行业（{usual[0]}）"
+        "不一致，请确认无误",
+        f"the sector questionnaire ({names[sector][1]}) differs from the usual sector of the "
+        f"cluster “{cluster.name_en}” ({usual[1]}); check that this is right",
+        "sector",
+    )

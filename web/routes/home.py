@@ -11,7 +11,7 @@ from assess.access import clusters_of, enterprises_in_scope
 from assess.models import Cluster, Role, User
 from assess.reports import latest_scores
 from web import htmx, i18n
-from web.deps import SessionDep, UserDep, reads_only, require
+from web.deps import NotSignedIn, SessionDep, UserDep, reads_only, require, signed_in_user
 from web.routes.auth import safe_next
 
 router = APIRouter()
@@ -40,7 +40,8 @@ def cluster_home(
     clusters = [c for c in (db.get(Cluster, i) for i in ids) if c is not None]
     firms = enterprises_in_scope(db, user)
     latest = latest_scores(db, [f.id for f in firms if f.id is not None])
-    ctx = {"clusters": clusters, "firms": firms, "latest": latest}
+    names = [i18n.pick(c.name_zh, c.name_en) for c in clusters]
+    ctx = {"clusters": clusters, "cluster_names": names, "firms": firms, "latest": latest}
     return htmx.render(request, "cluster.html", ctx)
 
 
@@ -53,8 +54,12 @@ def set_language(
 ) -> Response:
     locale = i18n.normalise(lang)
     request.session["lang"] = locale
-    uid = request.session.get("uid")
-    user = db.get(User, uid) if uid is not None else None
+    user = None
+    if request.session.get("uid") is not None:
+        try:  # only a live session may change its person's setting
+            user = signed_in_user(request, db, password_pending_ok=True)
+        except NotSignedIn:
+            user = None
     if user is not None and user.locale != locale:
         user.locale = locale
         db.add(user)
