@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assess.enterprises import sector_names
 from web.i18n import gettext, pick
 
 
@@ -43,18 +44,7 @@ def staff_band(code: str) -> str:
     return gettext(STAFF_BAND[code]) if code in STAFF_BAND else code
 
 
-def metric(
-    code: str, links: dict[str, tuple[str, str]], aspects: dict[str, tuple[str, str]]
-) -> str:
-    """What a stage rule tests, in words."""
-    if code.startswith("link."):
-        return pick(*links[code[5:]])
-    if code.startswith("aspect."):
-        return pick(*aspects[code[7:]])
-    words = {
-        "overall": N_("Overall level"),
-        "min_link": N_("Lowest link score"),
-        "it_links": N_("Links with a key system in use"),
-        "missing_required": N_("Required answers missing"),
-    }
-    return gettext(words[code]) if code in words else code
+def sector(code: str) -> str:
+    """A sector (its questionnaire id) by name in the UI language."""
+    names = sector_names()
+    return pick(*names[code]) if code in names else code
