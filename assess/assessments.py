@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from assess.compile import shipped_catalog, spec_for
 from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
 from assess.models import (
+    EDITABLE,
     Answer,
     Assessment,
     Cluster,
@@ -237,7 +238,7 @@ def _not_editable() -> Locked:
 
 
 def _require_draft(a: Assessment) -> None:
-    if a.status != Status.draft:
+    if not Status(a.status).editable:
         raise _not_editable()
 
 
@@ -364,7 +365,7 @@ _TOUCH = (
     sa.update(_ASSESSMENT)
     .where(
         _ASSESSMENT.c.id == sa.bindparam("b_id", type_=_ASSESSMENT.c.id.type),
-        _ASSESSMENT.c.status == Status.draft.value,
+        _ASSESSMENT.c.status.in_(sorted(EDITABLE)),
     )
     .values(updated_at=sa.bindparam("b_at", type_=_ASSESSMENT.c.updated_at.type))
 )
@@ -528,7 +529,7 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
 
 def withdraw(session: Session, a: Assessment, *, by_user: int | None) -> None:
     """Take a submitted assessment back to draft, until a review has started."""
-    if a.status != Status.submitted:
+    if not Status(a.status).withdrawable:
         raise Locked(
             Problem(
                 "not_withdrawable",

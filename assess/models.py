@@ -48,10 +48,37 @@ class Role(StrEnum):
 
 
 class Status(StrEnum):
-    """Where an assessment is in its life. The review states arrive with certification."""
+    """Where an assessment is in its life. The review states arrive with certification.
+
+    What each status allows is said here once (the rules below), and every module and template
+    asks these rather than comparing status names.
+    """
 
     draft = "draft"
     submitted = "submitted"
+
+    @property
+    def editable(self) -> bool:
+        """Whether its answers may still change."""
+        return self in EDITABLE
+
+    @property
+    def reported(self) -> bool:
+        """Whether its stored ScoreCard counts: in reports, among peers, in member lists."""
+        return self in REPORTED
+
+    @property
+    def withdrawable(self) -> bool:
+        """Whether its enterprise may take it back to a draft."""
+        return self in WITHDRAWABLE
+
+
+#: The statuses whose answers may change.
+EDITABLE = frozenset({Status.draft})
+#: The statuses whose stored ScoreCard is the assessment's result.
+REPORTED = frozenset({Status.submitted})
+#: The statuses an enterprise may withdraw from (until a review starts).
+WITHDRAWABLE = frozenset({Status.submitted})
 
 
 class StaffBand(StrEnum):

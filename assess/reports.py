@@ -26,7 +26,7 @@ from assess.filling import (
     value_text,
 )
 from assess.forms import value_from_form
-from assess.models import Assessment, ScoreRecord, Status
+from assess.models import REPORTED, Assessment, ScoreRecord, Status
 from assess.schema import QuestionBase
 from scoring import LINKS, NA, AnswerErrors, ScoreCard, score, what_if
 from scoring.roadmap import Need
@@ -34,7 +34,6 @@ from scoring.stages import ConditionResult
 
 #: The fewest peers whose median may be shown: fewer would nearly reveal single firms.
 MIN_PEERS = 5
-REPORTED = (Status.submitted,)
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def names_of(questionnaire: str, version: int) -> Names:
 
 def card_for_report(session: Session, a: Assessment) -> tuple[ScoreCard, bool]:
     """The card to report and whether it is live (a draft) rather than the stored one."""
-    if a.status != Status.draft:
+    if Status(a.status).reported:
         rec = session.exec(
             select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == "self")
         ).first()
@@ -123,6 +122,7 @@ class Peers:
     count: int
     shown: bool
     links: dict[str, float | None] = field(default_factory=dict)
+    minimum: int = MIN_PEERS  # the fewest peers that may be shown, said on the page
     overall: float | None = None
     rank: int | None = None  # 1 = best overall, among peers plus this one
 
@@ -185,7 +185,7 @@ def years_of(session: Session, enterprise_id: int) -> list[YearScore]:
     )
     out = []
     for a, rec in session.exec(q):
-        reported = rec is not None and a.status != Status.draft
+        reported = rec is not None and Status(a.status).reported
         out.append(
             YearScore(
                 assessment_id=a.id or 0,

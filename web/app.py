@@ -23,6 +23,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assess.db import make_engine, no_wait, reading
 from assess.errors import ServiceError
+from assess.models import Status
 from assess.settings import Settings
 from web import errors, i18n, labels
 from web.deps import PasswordChangeRequired
@@ -98,6 +99,7 @@ def _templates() -> Environment:
         pick=i18n.pick,
         is_en=i18n.is_en,
         status_label=labels.status,
+        status_of=Status,
         role_label=labels.role,
         staff_band_label=labels.staff_band,
         sector_label=labels.sector,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assess.enterprises import sector_names
+from assess.models import Role, StaffBand, Status
 from web.i18n import gettext, pick
 
 
@@ -11,21 +12,21 @@ def N_(message: str) -> str:
     return message
 
 
-STATUS = {
-    "draft": N_("Draft"),
-    "submitted": N_("Submitted"),
+STATUS: dict[str, str] = {
+    Status.draft: N_("Draft"),
+    Status.submitted: N_("Submitted"),
 }
-ROLE = {
-    "enterprise": N_("Enterprise user"),
-    "certifier": N_("Certifier"),
-    "cluster_manager": N_("Cluster manager"),
-    "admin": N_("Administrator"),
+ROLE: dict[str, str] = {
+    Role.enterprise: N_("Enterprise user"),
+    Role.certifier: N_("Certifier"),
+    Role.cluster_manager: N_("Cluster manager"),
+    Role.admin: N_("Administrator"),
 }
-STAFF_BAND = {
-    "lt20": N_("Fewer than 20"),
-    "20_299": N_("20–299"),
-    "300_999": N_("300–999"),
-    "ge1000": N_("1,000 or more"),
+STAFF_BAND: dict[str, str] = {
+    StaffBand.micro: N_("Fewer than 20"),
+    StaffBand.small: N_("20–299"),
+    StaffBand.medium: N_("300–999"),
+    StaffBand.large: N_("1,000 or more"),
 }
 
 

@@ -100,7 +100,7 @@ def _board_ctx(
         "progress": b.progress,
         "preview": b.preview,
         "names": names_of(a.questionnaire, a.questionnaire_version),
-        "editable": a.status == Status.draft and user.role == Role.enterprise,
+        "editable": Status(a.status).editable and user.role == Role.enterprise,
         "number_text": filling.number_text,
         "ratio_result": filling.ratio_result,
         "current": None,  # the open section: only the whole page knows it
