@@ -28,12 +28,20 @@ dashboard is there to show.
 
 from __future__ import annotations
 
+import itertools
 import math
+import multiprocessing
+import os
+import sys
+import threading
+import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -72,7 +80,7 @@ _BODY_EN = "Jilin provincial integration certification centre (demo)"
 #: 9 = registered with market regulation, 1 = enterprise; 220200 = Jilin City.
 _USCC_PREFIX = "91220200"
 _MANAGED_CLUSTERS = ("basic_chem", "fine_chem", "eco_food")
-_CHUNK = 40  # firms generated and written at a time, so cards never pile up in memory
+_CHUNK = 20  # firms drawn, scored and written at a time, so cards never pile up in memory
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class DemoSummary:
     created: bool
     accounts: list[DemoAccount]
     adoption: dict[int, float]  # year -> share of IT adopters among firms assessed that year
+    processes: int = 1  # processes that drew and scored the new firms
 
 
 @dataclass(frozen=True)
@@ -533,27 +542,34 @@ def _at(year: int, day: float) -> datetime:
     return datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=day)
 
 
-def _write(
-    session: Session,
-    firms: list[_Firm],
-    seed: int,
-    clusters: dict[str, int],
-    parks: dict[str, int],
-) -> None:
+@dataclass(frozen=True)
+class _Rows:
+    """A chunk of firms ready to insert, without database ids (plain data, so it can be made in
+    another process): enterprise rows, and per assessment its answers and score columns."""
+
+    enterprises: list[dict[str, Any]]  # with "cluster" and "park" codes for the ids
+    assessments: list[tuple[str, int, str, int, str, datetime, datetime]]
+    # (uscc, year, questionnaire, version, content hash, opened, submitted)
+    answers: list[dict[str, Any]]  # question → value, one per assessment
+    scores: list[dict[str, Any]]  # score_fields of the card, one per assessment
+
+
+def _rows(firms: list[_Firm], seed: int) -> _Rows:
+    """Draw the chunk's firms' yearly answers and score every one (the slow part)."""
     versions = shipped_catalog().versions()
     specs = {s: spec_for(s, versions[s][-1]) for s in {f.sector for f in firms}}
-    enterprises, planned = [], []
+    out = _Rows([], [], [], [])
     for f in firms:
         rng = np.random.default_rng([seed, f.index, 1])
         spec = specs[f.sector]
         joined = _at(f.first_year, float(rng.uniform(5, 50)))
-        enterprises.append(
+        out.enterprises.append(
             {
                 "name": f.name,
                 "uscc": f.uscc,
                 "sector": f.sector,
-                "cluster_id": clusters[f.cluster],
-                "park_id": parks[f.park] if f.park else None,
+                "cluster": f.cluster,
+                "park": f.park,
                 "staff_band": f.band.value,
                 "contact_name": f.contact_name,
                 "contact_phone": f.contact_phone,
@@ -570,36 +586,57 @@ def _write(
                 raise AssertionError(f"demo firm {f.index} {year}: {card.missing_required}")
             opened = _at(year, float(rng.uniform(60, 300)))  # after joining, which is by day 50
             done = opened + timedelta(days=float(rng.uniform(2, 45)))
-            planned.append((f.uscc, year, spec, answers, card, opened, done))
-    made_firms = session.execute(
-        sa.insert(Enterprise).returning(col(Enterprise.uscc), col(Enterprise.id)), enterprises
-    )
-    ids = {uscc: id_ for uscc, id_ in made_firms}  # not dict(): a Result has keys()
-    rows = [
+            out.assessments.append(
+                (f.uscc, year, spec.questionnaire, spec.version, spec.content_hash, opened, done)
+            )
+            out.answers.append(answers)
+            out.scores.append(score_fields(card))
+    return out
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, sa.inspect(model).local_table)
+
+
+def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict[str, int]) -> None:
+    """Write a chunk in a few multi-row INSERTs (Core statements: no ORM bookkeeping per row)."""
+    conn = session.connection()
+    ent = _table(Enterprise)
+    firms = [
         {
-            "enterprise_id": ids[uscc],
-            "year": year,
-            "questionnaire": spec.questionnaire,
-            "questionnaire_version": spec.version,
-            "content_hash": spec.content_hash,
-            "status": Status.submitted.value,
-            "version": 2,  # raised once, by the submission
-            "pledged_by": None,
-            "created_at": opened,
-            "updated_at": done,
-            "submitted_at": done,
+            **{k: v for k, v in e.items() if k not in ("cluster", "park")},
+            "cluster_id": clusters[e["cluster"]],
+            "park_id": parks[e["park"]] if e["park"] else None,
         }
-        for uscc, year, spec, _, _, opened, done in planned
+        for e in rows.enterprises
     ]
-    made = session.execute(
-        sa.insert(Assessment).returning(
-            col(Assessment.enterprise_id), col(Assessment.year), col(Assessment.id)
-        ),
-        rows,
+    made_firms = conn.execute(sa.insert(ent).returning(ent.c.uscc, ent.c.id), firms)
+    ids = {uscc: id_ for uscc, id_ in made_firms}  # not dict(): a Result has keys()
+    table = _table(Assessment)
+    made = conn.execute(
+        sa.insert(table).returning(table.c.enterprise_id, table.c.year, table.c.id),
+        [
+            {
+                "enterprise_id": ids[uscc],
+                "year": year,
+                "questionnaire": questionnaire,
+                "questionnaire_version": version,
+                "content_hash": content_hash,
+                "status": Status.submitted.value,
+                "version": 2,  # raised once, by the submission
+                "pledged_by": None,
+                "created_at": opened,
+                "updated_at": done,
+                "submitted_at": done,
+            }
+            for uscc, year, questionnaire, version, content_hash, opened, done in rows.assessments
+        ],
     ).all()
     aid = {(e, y): a for e, y, a in made}
     changes, answer_rows, records = [], [], []
-    for uscc, year, _, answers, card, opened, done in planned:
+    for (uscc, year, *_, opened, done), answers, fields in zip(
+        rows.assessments, rows.answers, rows.scores, strict=True
+    ):
         a = aid[(ids[uscc], year)]
         changes.append(_change(a, None, Status.draft, opened))
         changes.append(_change(a, Status.draft, Status.submitted, done))
@@ -616,12 +653,51 @@ def _write(
                     "updated_at": filled,
                 }
             )
-        records.append(
-            {"assessment_id": a, "kind": "self", "computed_at": done, **score_fields(card)}
-        )
-    session.execute(sa.insert(StatusChange), changes)
-    session.execute(sa.insert(Answer), answer_rows)
-    session.execute(sa.insert(ScoreRecord), records)
+        records.append({"assessment_id": a, "kind": "self", "computed_at": done, **fields})
+    conn.execute(sa.insert(_table(StatusChange)), changes)
+    conn.execute(sa.insert(_table(Answer)), answer_rows)
+    conn.execute(sa.insert(_table(ScoreRecord)), records)
+
+
+def _processes(wanted: int | None, chunks: int) -> int:
+    """How many processes draw and score the firms: one per CPU this process may use, where
+    worker processes can be forked safely; else 1 (all of it in this process).
+
+    Workers are forked: they start at once, with everything imported, and nothing of the
+    caller's program runs again in them (a spawned or fork-server worker re-imports the main
+    script). Forking is safe only without other Python threads, which could hold a lock that
+    the child would then wait on for ever; numpy's BLAS threads handle a fork themselves.
+    """
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return 1
+    if wanted is None:
+        wanted = min(len(os.sched_getaffinity(0)), 8)
+    return max(1, min(wanted, chunks))
+
+
+def _made(chunks: list[list[_Firm]], seed: int, processes: int) -> Iterator[_Rows]:
+    """The chunks' rows in order, drawn and scored (most of the time) in ``processes``.
+
+    Every firm is drawn from its own generator, so where it is made changes nothing. A few
+    chunks at a time are in flight, so rows never pile up while the database catches up.
+    """
+    if processes < 2:
+        for chunk in chunks:
+            yield _rows(chunk, seed)
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        todo = iter(chunks)
+        with warnings.catch_warnings():
+            # Python 3.12+ counts BLAS's threads too and warns about every fork.
+            warnings.filterwarnings("ignore", "This process .* multi-threaded", DeprecationWarning)
+            first = itertools.islice(todo, 2 * processes)
+            pending = deque(pool.submit(_rows, c, seed) for c in first)
+        while pending:
+            rows = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(_rows, nxt, seed))
+            yield rows
 
 
 def _change(a: int, old: str | None, new: str, at: datetime) -> dict[str, Any]:
@@ -702,8 +778,14 @@ def _describe(session: Session, user: User) -> DemoAccount:
 # --- the whole -------------------------------------------------------------------------------
 
 
-def build_demo(session: Session, *, seed: int = 2014, enterprises: int = 420) -> DemoSummary:
-    """Load Jilin City and, once, a demo population (assessed 2013–2020) and one user per role."""
+def build_demo(
+    session: Session, *, seed: int = 2014, enterprises: int = 420, processes: int | None = None
+) -> DemoSummary:
+    """Load Jilin City and, once, a demo population (assessed 2013–2020) and one user per role.
+
+    The answers are drawn and scored in ``processes`` worker processes (default: one per CPU,
+    where that is safe; 1 does it all here); the population is the same whatever the number.
+    """
     capacity = len(_BRAND_1) * len(_BRAND_2) * (len(_COUNTIES) + 1)
     if not 1 <= enterprises <= capacity:
         raise ValueError(f"enterprises must be between 1 and {capacity}")
@@ -718,8 +800,10 @@ def build_demo(session: Session, *, seed: int = 2014, enterprises: int = 420) ->
     missing = [f for f in firms if f.uscc not in present]
     cluster_ids = {k: c.id for k, c in clusters.items() if c.id is not None}
     park_ids = {k: p.id for k, p in parks.items() if p.id is not None}
-    for start in range(0, len(missing), _CHUNK):
-        _write(session, missing[start : start + _CHUNK], seed, cluster_ids, park_ids)
+    chunks = [missing[i : i + _CHUNK] for i in range(0, len(missing), _CHUNK)]
+    workers = _processes(processes, len(chunks))
+    for rows in _made(chunks, seed, workers):
+        _insert(session, rows, cluster_ids, park_ids)
     session.flush()
 
     demo_firm = session.exec(select(Enterprise).where(Enterprise.uscc == firms[0].uscc)).one()
@@ -752,4 +836,5 @@ def build_demo(session: Session, *, seed: int = 2014, enterprises: int = 420) ->
         created=bool(missing),
         accounts=accounts,
         adoption={y: sum(v) / len(v) for y, v in sorted(by_year.items())},
+        processes=workers,
     )

@@ -1,9 +1,11 @@
 """Benchmark of the web app over real HTTP: autosave capacity, against a bare endpoint, and
 report latency (prints figures; not a test).
 
-The app runs under uvicorn (one worker, default loop and HTTP parser) in a child process, on a
-fresh SQLite database in a temporary folder: the demo population of ``assess.demo`` when that
-module exists (so reports have real peers), plus one enterprise per load client with its user,
+The app runs under uvicorn (default loop and HTTP parser; --workers processes, default 1) in a
+child process, on a fresh SQLite database in a temporary folder, or with --database-url on a
+fresh PostgreSQL database created on that server for the run (and dropped after it): the demo
+population of ``assess.demo`` when that module exists (so reports have real peers), plus one
+enterprise per load client with its user,
 a draft 2020 assessment pre-filled with the sector's example answers (``examples/answers``) and
 a submitted 2019 one. The load generator is this process: raw asyncio streams, one keep-alive
 connection per client, so that it takes little of the machine's CPU from the server.
@@ -19,9 +21,11 @@ What is measured:
              with --report-concurrency at once, as a cluster manager of every cluster.
 
 Every answer must be 200; anything else (other statuses, dropped connections) is counted as an
-error. Also printed: the server's CPU time per request (from /proc) and the share of a CPU the
-load generator used. Targets (information, never asserted): autosave_p95_ms <= 50,
-autosave_vs_bare (autosave rps / bare rps) >= 0.35 and report_p95_ms <= 150, on SQLite.
+error. Also printed: the server's CPU time per request (from /proc: uvicorn and its worker
+processes; on PostgreSQL also, apart, the whole database server's) and the share of a CPU the
+load generator used. Targets (information, never asserted):
+autosave_p95_ms <= 50, autosave_vs_bare (autosave rps / bare rps) >= 0.35 and
+report_p95_ms <= 150, on SQLite.
 
 The clients sign in, all at once, before the clock starts. --factory runs another app factory
 (module:function, importable with the PYTHONPATH given), to compare a variant with the app as
@@ -34,6 +38,8 @@ under cProfile, and the costs are printed by area and by function.
     python bench/http.py [--json] [--clients 50] [--seconds 20] [--report-requests 200] [--keep]
                          [--warmup 2] [--report-concurrency 4] [--demo-enterprises 420]
                          [--factory web:create_app] [--mixed] [--profile N [--top 25]]
+                         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                         [--workers 2]
 """
 
 from __future__ import annotations
@@ -221,27 +227,122 @@ def _demo_builder() -> Callable[..., Any] | None:
 # --- the server ------------------------------------------------------------------------------
 
 
+def sa_url(url: str) -> Any:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url)
+
+
+def create_database(server_url: str) -> str:
+    """A new, empty database on the PostgreSQL server of ``server_url``; its URL."""
+    import sqlalchemy as sa
+
+    base = sa_url(server_url)
+    if base.get_backend_name() != "postgresql":
+        raise SystemExit("--database-url must name a PostgreSQL server (postgresql+psycopg://…)")
+    name = f"bench_http_{secrets.token_hex(5)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return str(base.set(database=name).render_as_string(hide_password=False))
+
+
+def drop_database(server_url: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(sa_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa_url(url).database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """User plus system CPU seconds of these processes (those still there)."""
+    ticks = 0
+    for pid in pids:
+        fields = _proc_stat(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
-    """The uvicorn child process, its port and its log file."""
+    """The uvicorn child process, its port and its log file; on PostgreSQL, the database's name."""
 
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+    database: str | None = None
+
+    def pids(self) -> list[int]:
+        """uvicorn and the worker processes under it."""
+        family, parents = [self.proc.pid], {self.proc.pid}
+        children: dict[int, list[int]] = {}
+        for pid in _pids():
+            fields = _proc_stat(pid)
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(pid)
+        while parents:
+            found = [c for p in parents for c in children.get(p, [])]
+            family += found
+            parents = set(found)
+        return family
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time of the server process so far (Linux; NaN elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        """User plus system CPU time of the server's processes so far (Linux; NaN elsewhere)."""
+        if _proc_stat(self.proc.pid) is None:
             return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_of(self.pids())
+
+    def db_cpu_seconds(self) -> float:
+        """CPU time of the whole PostgreSQL server so far (NaN on SQLite): its live processes,
+        and the backends that have ended (a pool's overflow connections come and go), which
+        the kernel adds to the postmaster's children's time. Anything else the same server
+        does for other databases meanwhile is counted too: run it on a quiet machine.
+        """
+        if self.database is None:
+            return float("nan")
+        ticks = 0
+        stats = {}
+        for pid in _pids():
+            try:
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "postgres" and (fields := _proc_stat(pid)) is not None:
+                stats[pid] = fields
+        for fields in stats.values():
+            ticks += int(fields[11]) + int(fields[12])
+            if int(fields[1]) not in stats:  # the postmaster: add its ended children
+                ticks += int(fields[13]) + int(fields[14])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -268,8 +369,10 @@ def _app_env(url: str, folder: Path) -> dict[str, str]:
     }
 
 
-def start_server(url: str, folder: Path, factory: str = DEFAULT_FACTORY) -> Server:
-    """uvicorn with one worker on 127.0.0.1, in a child process, on the app of ``url``."""
+def start_server(
+    url: str, folder: Path, factory: str = DEFAULT_FACTORY, workers: int = 1
+) -> Server:
+    """uvicorn with ``workers`` worker processes on 127.0.0.1, in a child process, on ``url``."""
     port = free_port()
     env = {**os.environ, **_app_env(url, folder)}
     cmd = [
@@ -283,7 +386,7 @@ def start_server(url: str, folder: Path, factory: str = DEFAULT_FACTORY) -> Serv
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--log-level",
         "warning",
         "--no-access-log",
@@ -291,7 +394,8 @@ def start_server(url: str, folder: Path, factory: str = DEFAULT_FACTORY) -> Serv
     log = folder / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Server(proc, port, log)
+    database = sa_url(url).database if url.startswith("postgresql") else None
+    return Server(proc, port, log, database)
 
 
 async def wait_healthy(server: Server, timeout: float = 60.0) -> None:
@@ -374,6 +478,7 @@ class Figures:
 
     phases: dict[str, Phase] = field(default_factory=dict)
     server_cpu: dict[str, float] = field(default_factory=dict)
+    db_cpu: dict[str, float] = field(default_factory=dict)
     loadgen_cpu: dict[str, float] = field(default_factory=dict)
 
 
@@ -391,10 +496,12 @@ async def settle(server: Server, limit: float = 60.0) -> None:
 
 async def _measure(name: str, fig: Figures, server: Server, run: Callable[[], Any]) -> None:
     await settle(server)
-    cpu0, own0, wall0 = server.cpu_seconds(), time.process_time(), time.perf_counter()
+    cpu0, db0 = server.cpu_seconds(), server.db_cpu_seconds()
+    own0, wall0 = time.process_time(), time.perf_counter()
     fig.phases[name] = await run()
     wall = time.perf_counter() - wall0
     fig.server_cpu[name] = server.cpu_seconds() - cpu0
+    fig.db_cpu[name] = server.db_cpu_seconds() - db0
     fig.loadgen_cpu[name] = (time.process_time() - own0) / wall
 
 
@@ -432,8 +539,9 @@ async def http_run(args: argparse.Namespace, pop: Population, server: Server) ->
     async def report(c: Client, i: int) -> int:
         return (await c.request("GET", f"/assessments/{ids[i % len(ids)]}/report")).status
 
-    for i in range(min(len(ids), 9)):  # warm: the first report of each questionnaire
-        await report(readers[0], i)
+    for r in readers:  # warm each reader's worker: the first report of each questionnaire
+        for i in range(min(len(ids), 9)):
+            await report(r, i)
     workers = [lambda i, c=c: report(c, i) for c in readers]
     await _measure("report", fig, server, lambda: fixed_count(workers, args.report_requests))
     if args.mixed:
@@ -473,6 +581,7 @@ async def mixed_run(
 
     await _measure("mixed_autosave", fig, server, both)
     fig.server_cpu["mixed_report"] = float("nan")  # counted with mixed_autosave
+    fig.db_cpu["mixed_report"] = float("nan")
     fig.loadgen_cpu["mixed_report"] = float("nan")
 
 
@@ -495,6 +604,8 @@ def result(args: argparse.Namespace, pop: Population, fig: Figures) -> dict[str,
         done = phase.completed  # the warm-up's requests too: the CPU time covers them
         per_req = fig.server_cpu[name] / done if done else float("nan")
         out[f"{name}_server_cpu_ms_per_request"] = per_req * 1e3
+        db_per_req = fig.db_cpu.get(name, float("nan")) / done if done else float("nan")
+        out[f"{name}_db_cpu_ms_per_request"] = db_per_req * 1e3
         out[f"{name}_loadgen_cpu_share"] = fig.loadgen_cpu[name]
     out["autosave_vs_bare"] = out["autosave_rps"] / out["bare_rps"] if out["bare_rps"] else 0.0
     out["errors"] = sum(p.summary()["errors"] for p in fig.phases.values())
@@ -510,6 +621,8 @@ def result(args: argparse.Namespace, pop: Population, fig: Figures) -> dict[str,
         cpus=os.cpu_count(),
         python=platform.python_version(),
         factory=args.factory,
+        workers=args.workers,
+        database="PostgreSQL" if args.database_url else "SQLite",
     )
     return out
 
@@ -522,7 +635,8 @@ def _finite(v: Any) -> Any:
 def print_summary(out: dict[str, Any]) -> None:
     demo = "demo population + " if out["demo"] else "no demo population, "
     print(
-        f"http benchmark: uvicorn, 1 worker, SQLite, python {out['python']}, "
+        f"http benchmark: uvicorn, {out['workers']} worker(s), {out['database']}, "
+        f"python {out['python']}, "
         f"{out['cpus']} CPUs; {demo}{out['clients']} load clients"
     )
     print(
@@ -538,11 +652,14 @@ def print_summary(out: dict[str, Any]) -> None:
             continue
         lat = "".join(f"{out[f'{name}_{k}_ms']:>9.1f}" for k in ("median", "p95", "p99", "max"))
         cpu, share = out[f"{name}_server_cpu_ms_per_request"], out[f"{name}_loadgen_cpu_share"]
+        db_cpu = out.get(f"{name}_db_cpu_ms_per_request", float("nan"))
         costs = (
             "     (in the row above)"
             if cpu != cpu  # NaN: measured together with the phase above
             else f"{cpu:>6.2f} ms/req{share:>6.0%} CPU"
         )
+        if db_cpu == db_cpu:  # PostgreSQL: its own processes' share
+            costs += f"   db {db_cpu:.2f} ms/req"
         print(
             f"  {name:<15}{out[f'{name}_requests']:>9}{out[f'{name}_errors']:>7}"
             f"{out[f'{name}_rps']:>8.0f}  {lat}     {costs}"
@@ -553,6 +670,11 @@ def print_summary(out: dict[str, Any]) -> None:
         f"  ({out['seconds']:g} s closed loop after {out['warmup']:g} s warm-up for autosave and "
         f"bare; report: {out['report_requests']} pages, {out['report_concurrency']} at a time)"
     )
+    if out["database"] == "PostgreSQL":
+        print(
+            "  (server CPU: uvicorn and its workers; db: the whole PostgreSQL server, ended "
+            "backends included, apart from server CPU; other databases' work would count too)"
+        )
     if "mixed_report_requests" in out:
         print(
             f"  (mixed: autosave and {out['report_concurrency']} report readers at once, closed "
@@ -754,7 +876,16 @@ def main() -> int:
         help="also run autosave and report pages at the same time (phases mixed_autosave and "
         "mixed_report)",
     )
-    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (any database on it): the run creates a fresh database there, "
+        "migrates and fills it, and drops it afterwards (default: a SQLite file)",
+    )
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (and the database)"
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     ap.add_argument(
         "--profile", type=int, default=0, metavar="N", help="profile N requests in-process instead"
@@ -763,9 +894,13 @@ def main() -> int:
     args = ap.parse_args()
     if args.clients < 1:
         ap.error("--clients must be at least 1")
+    if args.workers < 1:
+        ap.error("--workers must be at least 1")
 
     folder = Path(tempfile.mkdtemp(prefix="bench-http-"))
     url = f"sqlite:///{folder / 'assess.db'}"
+    if args.database_url:
+        url = create_database(args.database_url)
     server: Server | None = None
     try:
         pop = build_population(url, args.clients, args.demo_enterprises)
@@ -773,7 +908,7 @@ def main() -> int:
             with _event_loop_runner() as runner:
                 runner.run(profile_run(args, pop, url, folder))
             return 0
-        server = start_server(url, folder, args.factory)
+        server = start_server(url, folder, args.factory, args.workers)
         try:
             with _event_loop_runner() as runner:
                 fig = runner.run(http_run(args, pop, server))
@@ -793,9 +928,11 @@ def main() -> int:
         if server is not None:
             server.stop()
         if args.keep:
-            print(f"kept {folder}", file=sys.stderr)
+            print(f"kept {folder}" + (f" and {url}" if args.database_url else ""), file=sys.stderr)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+            if args.database_url:
+                drop_database(args.database_url, url)
 
 
 if __name__ == "__main__":
