@@ -3,13 +3,18 @@
 Layout (all YAML, one version per file)::
 
     core/v<N>.yaml                 the shared core
-    modules/<sector>/v<N>.yaml     one module per sector, pinning core and methodology versions
+    modules/<sector>/v<N>.yaml     one module per sector, pinning core and methodology versions;
+                                   the folders are the sectors: a new sector is a new folder
     methodology/v<N>.yaml          weights, stage rules, adoption rule, national indicators
     regions/<id>.yaml              region profiles
-    lock.json                      content hashes of every published sector questionnaire
+    lock.json                      content hashes of every published questionnaire and region
 
 A sector questionnaire is the composition core + module + methodology; its content hash covers
 all three, so a published (locked) version can never change without the check noticing.
+
+A region profile has no version of its own: its id is what enterprises and the database refer to,
+so the lock pins the id to one content hash. A changed profile is published under a new id (a new
+file), and the check reports an edited one, never accepting it silently.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from assess.schema import (
+    DEFAULT_WEIGHTS,
     QUESTION_TYPES,
     CoreFile,
     I18n,
@@ -42,6 +48,9 @@ from assess.schema import (
 from scoring.spec import LINKS, NON_LINK_ASPECTS
 
 LOCK_FILE = "lock.json"
+LOCK_NOTE = (
+    "Content hashes of published questionnaires and region profiles. Entries are never edited."
+)
 VERSION_FILE_RE = re.compile(r"^v(\d+)\.yaml$")
 
 
@@ -80,6 +89,51 @@ class UnknownQuestionnaire(LookupError):
         else:
             msg = f"questionnaire {sector!r} has no version {version}; known: {known[sector]}"
         super().__init__(msg)
+
+
+def lock_key(sector: str, version: int) -> str:
+    """The lock file's key of a questionnaire version, ``sector@version``."""
+    return f"{sector}@{version}"
+
+
+class NotPublished(Exception):
+    """A questionnaire version the lock does not vouch for: changed since it was locked
+    (``locked`` is its published hash), or never locked (``locked`` is None)."""
+
+    def __init__(self, sector: str, version: int, locked: str | None, actual: str) -> None:
+        self.sector, self.version, self.locked, self.actual = sector, version, locked, actual
+        super().__init__(self.en)
+
+    @property
+    def code(self) -> str:
+        """``unpublished`` or ``lock_mismatch``."""
+        return "unpublished" if self.locked is None else "lock_mismatch"
+
+    @property
+    def zh(self) -> str:
+        """The refusal in Chinese."""
+        which = f"问卷 {self.sector} 第 {self.version} 版"
+        if self.locked is None:
+            return f"{which}尚未发布（{LOCK_FILE} 中没有它）：先运行 assess questionnaires lock"
+        return (
+            f"{which}的文件与 {LOCK_FILE} 不符（发布时 {self.locked[:19]}…，现为 "
+            f"{self.actual[:19]}…）：已发布的版本不可修改，请恢复原文件，改动放入新版本"
+        )
+
+    @property
+    def en(self) -> str:
+        """The refusal in English."""
+        which = f"questionnaire {self.sector} v{self.version}"
+        if self.locked is None:
+            return (
+                f"{which} is not published (not in {LOCK_FILE}):"
+                " run `assess questionnaires lock` first"
+            )
+        return (
+            f"{which} no longer matches {LOCK_FILE} (published {self.locked[:19]}…, now "
+            f"{self.actual[:19]}…): a published version is immutable; restore its files and put "
+            "the change in a new version"
+        )
 
 
 class Questionnaire(BaseModel):
@@ -166,7 +220,15 @@ def content_hash(core: Any, module: Any, methodology: Any) -> str:
     Hashing what the files say (not a model dump) keeps published hashes independent of the
     schema code: comments and layout may change, content may not.
     """
-    data = {"core": core, "module": module, "methodology": methodology}
+    return _digest({"core": core, "module": module, "methodology": methodology})
+
+
+def region_hash(profile: Any) -> str:
+    """sha256 over the canonical JSON of a parsed region profile file (as for questionnaires)."""
+    return _digest(profile)
+
+
+def _digest(data: Any) -> str:
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -241,6 +303,7 @@ class Catalog:
     methodologies: dict[int, MethodologyFile] = field(default_factory=dict)
     regions: dict[str, RegionFile] = field(default_factory=dict)
     lock: dict[str, str] = field(default_factory=dict)
+    region_lock: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     raw: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
     unreadable: set[str] = field(default_factory=set)
@@ -248,6 +311,11 @@ class Catalog:
     def versions(self) -> dict[str, list[int]]:
         """Sector id → sorted published versions."""
         return {s: sorted(v) for s, v in sorted(self.modules.items())}
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        """The sector ids, sorted: one per module folder with a valid module file."""
+        return tuple(sorted(self.modules))
 
     def compose(self, sector: str, version: int | None = None) -> Questionnaire:
         """The composed questionnaire for a sector; the latest version when none is given."""
@@ -260,6 +328,14 @@ class Catalog:
         if module is None:
             raise UnknownQuestionnaire(sector, version, known)
         return self._compose(module)
+
+    def require_published(self, q: Questionnaire, *, draft: bool = False) -> None:
+        """Raise NotPublished unless ``q`` is exactly its locked content; ``draft`` lets a version
+        that was never locked through, never one whose files changed after it was locked."""
+        locked = self.lock.get(lock_key(q.id, q.version))
+        if locked == q.content_hash or (locked is None and draft):
+            return
+        raise NotPublished(q.id, q.version, locked, q.content_hash)
 
     def _compose(self, module: ModuleFile) -> Questionnaire:
         core = self.cores.get(module.core_version)
@@ -302,9 +378,9 @@ class Catalog:
                 except (LookupError, ValidationError, ValueError) as exc:
                     for msg in _messages(exc):
                         problems.append(Problem(file, "(composed)", msg))
-                    failed.add(f"{sector}@{version}")
+                    failed.add(lock_key(sector, version))
                     continue
-                composed[f"{sector}@{version}"] = q.content_hash
+                composed[lock_key(sector, version)] = q.content_hash
         for key, digest in sorted(composed.items()):
             locked = self.lock.get(key)
             if locked is None:
@@ -328,6 +404,31 @@ class Catalog:
             if key in self.unreadable or key in failed:
                 continue  # its own problems are listed above
             problems.append(Problem(LOCK_FILE, key, "locked version has no file any more"))
+        problems.extend(self._region_lock_problems())
+        return problems
+
+    def _region_lock_problems(self) -> list[Problem]:
+        problems = []
+        current = self.region_hashes()
+        for rid, digest in sorted(current.items()):
+            locked = self.region_lock.get(rid)
+            if locked is None:
+                msg = "region profile not locked: publish it with `assess questionnaires lock`"
+            elif locked != digest:
+                msg = (
+                    f"published region profile changed (locked {locked[:19]}…, now {digest[:19]}…);"
+                    " a published profile is immutable: restore it, and publish the change as a"
+                    " new region (a new file with a new id)"
+                )
+            else:
+                continue
+            problems.append(Problem(LOCK_FILE, f"regions.{rid}", msg))
+        for rid in sorted(set(self.region_lock) - set(current)):
+            if f"regions/{rid}" in self.unreadable:
+                continue  # its own problems are listed above
+            problems.append(
+                Problem(LOCK_FILE, f"regions.{rid}", "locked region profile has no file any more")
+            )
         return problems
 
     def hashes(self) -> dict[str, str]:
@@ -335,8 +436,16 @@ class Catalog:
         out = {}
         for sector, versions in self.modules.items():
             for version in versions:
-                out[f"{sector}@{version}"] = self.compose(sector, version).content_hash
+                out[lock_key(sector, version)] = self.compose(sector, version).content_hash
         return out
+
+    def region_hashes(self) -> dict[str, str]:
+        """Region id → content hash of its profile file, for every valid profile."""
+        return {
+            rid: region_hash(self.raw[("region", rid, 0)])
+            for rid in self.regions
+            if ("region", rid, 0) in self.raw
+        }
 
 
 def _messages(exc: Exception) -> list[str]:
@@ -353,6 +462,46 @@ def _versioned_files(folder: Path) -> list[tuple[int, Path]]:
             if m:
                 out.append((int(m.group(1)), p))
     return out
+
+
+def _check_sectors(cat: Catalog) -> None:
+    """Refuse a methodology or region that names a sector without a module folder.
+
+    The sectors are the module folders, so these rules span files and run once all are read. A
+    folder whose module file has problems of its own still counts, so that one broken file is
+    reported once rather than again through every file that names its sector.
+    """
+    modules_dir = cat.root / "modules"
+    known: set[str] = set()
+    if modules_dir.is_dir():
+        known = {d.name for d in modules_dir.iterdir() if d.is_dir() and _versioned_files(d)}
+    listed = ", ".join(sorted(known)) or "none"
+    for v, meth in sorted(cat.methodologies.items()):
+        unknown = sorted(set(meth.link_weights) - known - {DEFAULT_WEIGHTS})
+        for key in unknown:
+            cat.problems.append(
+                Problem(
+                    f"methodology/v{v}.yaml",
+                    f"link_weights.{key}",
+                    f"weights sector {key!r}, which has no folder modules/{key}/ (known: {listed})",
+                )
+            )
+        if unknown:
+            del cat.methodologies[v]
+            cat.unreadable.add(f"methodology@{v}")
+    for rid, region in sorted(cat.regions.items()):
+        bad = [c for c in region.clusters if c.default_sector not in known]
+        for c in bad:
+            cat.problems.append(
+                Problem(
+                    f"regions/{rid}.yaml",
+                    f"clusters[{c.id}].default_sector",
+                    f"unknown sector {c.default_sector!r} (known: {listed})",
+                )
+            )
+        if bad:
+            del cat.regions[rid]
+            cat.unreadable.add(f"regions/{rid}")
 
 
 def load_catalog(root: Path | None = None) -> Catalog:
@@ -375,8 +524,8 @@ def load_catalog(root: Path | None = None) -> Catalog:
         if obj is not None and m and version != int(m.group(1)):
             cat.problems.append(Problem(rel, "version", f"file is v{m.group(1)}, says {version}"))
             return None
-        if obj is not None and key is not None and version is not None:
-            cat.raw[(key[0], key[1], version)] = raw
+        if obj is not None and key is not None:
+            cat.raw[(key[0], key[1], 0 if version is None else version)] = raw
         return obj
 
     for v, p in _versioned_files(root / "core"):
@@ -410,7 +559,10 @@ def load_catalog(root: Path | None = None) -> Catalog:
     regions_dir = root / "regions"
     if regions_dir.is_dir():
         for p in sorted(regions_dir.glob("*.yaml")):
-            if (region := load(p, RegionFile)) is not None:
+            region = load(p, RegionFile, ("region", p.stem))
+            if region is None:
+                cat.unreadable.add(f"regions/{p.stem}")
+            else:
                 if region.id != p.stem:
                     cat.problems.append(
                         Problem(
@@ -420,11 +572,13 @@ def load_catalog(root: Path | None = None) -> Catalog:
                         )
                     )
                 cat.regions[region.id] = region
+    _check_sectors(cat)
     lock_path = root / LOCK_FILE
     if lock_path.exists():
         try:
             lock = json.loads(lock_path.read_text(encoding="utf-8"))
             cat.lock = dict(lock["questionnaires"])
+            cat.region_lock = dict(lock.get("regions", {}))
         except (ValueError, KeyError, TypeError) as exc:
             cat.problems.append(Problem(LOCK_FILE, "", f"unreadable lock file: {exc}"))
     else:
@@ -433,19 +587,29 @@ def load_catalog(root: Path | None = None) -> Catalog:
 
 
 def write_lock(cat: Catalog) -> list[str]:
-    """Add every unlocked version to the lock file; never change an existing entry."""
+    """Add every unlocked version and region profile to the lock file; never change an entry.
+
+    Returns what was added (``sector@version``, ``regions.<id>``); the file is only written then.
+    """
     added = []
-    lock = dict(cat.lock)
+    lock, regions = dict(cat.lock), dict(cat.region_lock)
     for key, digest in sorted(cat.hashes().items()):
         if key not in lock:
             lock[key] = digest
             added.append(key)
+    for rid, digest in sorted(cat.region_hashes().items()):
+        if rid not in regions:
+            regions[rid] = digest
+            added.append(f"regions.{rid}")
+    if not added:
+        return added
     body = {
-        "note": "Content hashes of published questionnaires. Entries are never edited.",
+        "note": LOCK_NOTE,
         "questionnaires": dict(sorted(lock.items())),
+        "regions": dict(sorted(regions.items())),
     }
     (cat.root / LOCK_FILE).write_text(
         json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    cat.lock = lock
+    cat.lock, cat.region_lock = lock, regions
     return added

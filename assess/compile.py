@@ -7,9 +7,7 @@ from typing import Any
 
 from assess.catalog import Catalog, Questionnaire, load_catalog
 from assess.schema import (
-    Condition as ShowIf,
-)
-from assess.schema import (
+    DEFAULT_WEIGHTS,
     MultipleChoice,
     Number,
     Percentage,
@@ -17,6 +15,9 @@ from assess.schema import (
     Ratio,
     SingleChoice,
     YesNo,
+)
+from assess.schema import (
+    Condition as ShowIf,
 )
 from scoring import Clause, Condition, Question, Spec, StageRule
 
@@ -79,7 +80,7 @@ def compile_spec(q: Questionnaire) -> Spec:
     """The scoring spec for a composed questionnaire."""
     index = {x.id: i for i, x in enumerate(q.questions)}
     m = q.methodology
-    lw = m.link_weights.get(q.sector.id) or m.link_weights["default"]
+    lw = m.link_weights.get(q.sector.id) or m.link_weights[DEFAULT_WEIGHTS]
     return Spec(
         questionnaire=q.id,
         version=q.version,

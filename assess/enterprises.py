@@ -196,8 +196,8 @@ def sector_names() -> dict[str, tuple[str, str]]:
     """Sector id → (Chinese, English) name, from the newest shipped questionnaire of each."""
     cat = shipped_catalog()
     out = {}
-    for sector, versions in sorted(cat.versions().items()):
-        name = cat.modules[sector][versions[-1]].sector.name
+    for sector in cat.sectors:
+        name = cat.modules[sector][max(cat.modules[sector])].sector.name
         out[sector] = (name.zh, name.en)
     return out
 

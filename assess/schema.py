@@ -29,12 +29,16 @@ from scoring.spec import (
 
 # The engine's vocabulary is the one the files are checked against.
 QUESTION_TYPES = (SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE)
-SECTORS = ("petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general")
 
 Link = Literal["rd", "production", "management", "marketing"]
 Aspect = Literal["infrastructure", "integration", "collaboration", "competitiveness"]
 StageId = Literal["undetermined", "initial", "single_coverage", "integration", "innovation"]
-SectorId = Literal["petrochemicals", "auto", "metallurgy", "food", "pharma", "textiles", "general"]
+# The sectors are the module folders that exist (see assess.catalog); a sector id only has to be
+# safe to use as a folder name, a URL part and a database code (Enterprise.sector is 40 long).
+SECTOR_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+SectorId = Annotated[str, Field(pattern=SECTOR_ID_RE.pattern, max_length=40)]
+#: The link_weights key that applies to every sector the methodology does not name.
+DEFAULT_WEIGHTS = "default"
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 OPTION_ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -121,6 +125,12 @@ class QuestionBase(Strict):
     id: str
     text: I18n
     help: I18n
+    # Where the question comes from, e.g. "2017年全国问卷，基础建设第6项", so that an assessor can
+    # compare it with the national item. Optional: a file that leaves it out keeps its hash.
+    source: I18n | None = Field(
+        default=None,
+        description="Where the question comes from, e.g. 2017年全国问卷，基础建设第6项",
+    )
     link: Link | None = None
     aspect: Aspect | None = None
     required: bool = True
@@ -306,8 +316,17 @@ class CoreFile(Strict):
 
 
 class SectorInfo(Strict):
+    """The sector a module belongs to; its id names the module's folder."""
+
     id: SectorId
     name: I18n
+
+    @field_validator("id")
+    @classmethod
+    def _not_default(cls, v: str) -> str:
+        if v == DEFAULT_WEIGHTS:
+            raise ValueError(f"{DEFAULT_WEIGHTS!r} names the methodology's fallback weights")
+        return v
 
 
 class ModuleFile(Strict):
@@ -500,7 +519,9 @@ class MethodologyFile(Strict):
     note: I18n
     aspects: list[AspectDef]
     links: list[LinkDef]
-    link_weights: dict[str, LinkWeights]
+    # Keys are sector ids or "default"; that they name existing sectors is checked with the
+    # whole catalog (assess.catalog), since the sectors are the module folders.
+    link_weights: dict[SectorId, LinkWeights]
     it_adoption: Adoption
     stages: StageConfig
     national_indicators: list[NationalIndicator] = Field(default_factory=list)
@@ -514,9 +535,8 @@ class MethodologyFile(Strict):
             raise ValueError(f"links must be listed in this order: {', '.join(LINKS)}")
         if abs(sum(a.weight for a in self.aspects) - 1) > 1e-9:
             raise ValueError("aspect weights must add up to 1")
-        unknown = set(self.link_weights) - set(SECTORS) - {"default"}
-        if "default" not in self.link_weights or unknown:
-            raise ValueError("link_weights needs 'default' and may add sector ids only")
+        if DEFAULT_WEIGHTS not in self.link_weights:
+            raise ValueError(f"link_weights needs {DEFAULT_WEIGHTS!r}")
         for key, lw in self.link_weights.items():
             if abs(lw.rd + lw.production + lw.management + lw.marketing - 1) > 1e-9:
                 raise ValueError(f"link_weights.{key} must add up to 1")
