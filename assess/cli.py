@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -13,9 +13,11 @@ from assess.answers_file import read_answers
 from assess.catalog import (
     LOCK_FILE,
     Catalog,
+    NotPublished,
     Questionnaire,
     UnknownQuestionnaire,
     load_catalog,
+    lock_key,
     write_lock,
 )
 from assess.schema import (
@@ -31,6 +33,9 @@ from assess.schema import (
 )
 from scoring import AnswerErrors, ScoreCard, score
 
+if TYPE_CHECKING:
+    from assess.backup import BackupError, Contents
+
 app = typer.Typer(
     help="两化融合评估 · Integration self-assessment: questionnaires, scoring.",
     no_args_is_help=True,
@@ -40,7 +45,10 @@ questionnaires_app = typer.Typer(
     help="Check, show and publish questionnaires.", no_args_is_help=True
 )
 app.add_typer(questionnaires_app, name="questionnaires")
-db_app = typer.Typer(help="Database: apply migrations, show the revision.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database: apply migrations, show the revision, back up and restore.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 UrlOpt = Annotated[
     str | None,
@@ -78,7 +86,8 @@ def _pick(lang: str, pair: tuple[str, str]) -> str:
 
 @questionnaires_app.command("check")
 def check(root: RootOpt = None) -> None:
-    """Validate every file and the lock file; print each problem as file: path: message."""
+    """Validate every file, and every questionnaire version and region profile against the lock
+    file; print each problem as file: path: message."""
     cat = _catalog(root)
     problems = cat.check()
     for p in problems:
@@ -95,7 +104,11 @@ def check(root: RootOpt = None) -> None:
 
 @questionnaires_app.command("lock")
 def lock(root: RootOpt = None) -> None:
-    """Publish: lock every valid, unlocked version; existing entries never change."""
+    """Publish: lock every valid, unlocked questionnaire version and region profile.
+
+    Existing entries never change. A published region profile is not edited: its changed content
+    is published as a new region (a new file with a new id).
+    """
     cat = _catalog(root)
     blocking = [p for p in cat.check() if p.file != LOCK_FILE]
     if blocking:
@@ -173,6 +186,8 @@ def _question_outline(section: str, x: Any) -> dict[str, Any]:
         item["curve"] = [list(p) for p in x.curve.points]
     if x.show_if:
         item["show_if"] = [c.model_dump(exclude_none=True) for c in x.show_if]
+    if x.source is not None:
+        item["source"] = x.source.model_dump()
     return item
 
 
@@ -231,6 +246,9 @@ def show(
             kind = getattr(x, "type", "")
             tail = f"  [{', '.join(flags)}]" if flags else ""
             typer.echo(f"  {x.id:<42} {kind:<16} {where:<16} {text}{tail}")
+            if x.source is not None:
+                said = f"Source: {x.source.en}" if en else f"来源：{x.source.zh}"
+                typer.echo(f"      {said}")
             for o in getattr(x, "options", []):
                 typer.echo(f"      {o.id:<14} {o.score:>5.2f}  {o.text.en if en else o.text.zh}")
 
@@ -291,14 +309,38 @@ def _format_card(card: ScoreCard, lang: str) -> str:
 def score_cmd(
     answers: Annotated[Path, typer.Argument(help="Answers JSON file")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    draft: Annotated[
+        bool,
+        typer.Option(
+            "--draft",
+            help="Also score a questionnaire version that is not in lock.json yet (a draft). "
+            "A version whose files changed after it was locked is refused all the same.",
+        ),
+    ] = False,
     lang: Lang = "zh",
     root: RootOpt = None,
 ) -> None:
-    """Score an answers file; every problem is reported at once and nothing is scored."""
+    """Score an answers file; every problem is reported at once and nothing is scored.
+
+    A version that no longer matches lock.json is refused; one not in it yet needs --draft.
+
+    Exit status: 0 scored, 1 problems in the answers file, 2 questionnaire version refused.
+    """
     cat = _catalog(root)
     try:
-        spec, raw = read_answers(answers, cat)
+        spec, raw = read_answers(answers, cat, draft=draft)
         card = score(spec, raw)
+    except NotPublished as exc:
+        zh, en = exc.zh, exc.en
+        if exc.locked is None:
+            zh += "；或加 --draft 按草稿试算"
+            en += ", or score it as a draft with --draft"
+        if as_json:
+            problem = {"question": "(questionnaire)", "code": exc.code, "zh": zh, "en": en}
+            typer.echo(json.dumps({"errors": [problem]}, ensure_ascii=False))
+        else:
+            typer.echo(f"{answers}: 未评分 / nothing scored\n  {zh}\n  {en}", err=True)
+        raise typer.Exit(2) from None
     except AnswerErrors as exc:
         if as_json:
             typer.echo(
@@ -311,6 +353,13 @@ def score_cmd(
             for e in exc.errors:
                 typer.echo(f"  {e.question}: {e.zh} / {e.en}", err=True)
         raise typer.Exit(1) from None
+    if cat.lock.get(lock_key(spec.questionnaire, spec.version)) is None:
+        typer.echo(
+            f"草稿：{spec.questionnaire} 第 {spec.version} 版尚未发布，分数可能会变"
+            f" / draft: {spec.questionnaire} v{spec.version} is not published;"
+            " its scores may change",
+            err=True,
+        )
     if as_json:
         typer.echo(card.model_dump_json())
     else:
@@ -347,6 +396,77 @@ def db_current(url: UrlOpt = None) -> None:
     engine = db.make_engine(_url(url))
     typer.echo(db.current_revision(engine) or "none")
     engine.dispose()
+
+
+Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing FILE.")]
+
+
+def _report(contents: Contents, *, restored: bool) -> None:
+    """What a backup file holds or a restore put back: revision, tables, rows, checks."""
+    head = "最新 / newest" if contents.head else "需要 assess db upgrade / run assess db upgrade"
+    typer.echo(f"迁移版本 / migration revision: {contents.revision} ({head})")
+    rows = ", ".join(f"{t} {n}" for t, n in contents.rows.items())
+    typer.echo(f"表 / tables: {contents.tables}; 行数 / rows: {rows}")
+    if contents.checks:
+        typer.echo(f"检查通过 / checks passed: {', '.join(contents.checks)}")
+    if restored and not contents.head:
+        typer.echo("先运行 assess db upgrade 再启动应用 / run assess db upgrade before serving")
+
+
+def _backup_error(exc: BackupError) -> NoReturn:
+    typer.echo(f"{exc.zh}\n{exc.en}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="The backup file to write.")],
+    force: Force = False,
+    url: UrlOpt = None,
+) -> None:
+    """Back up the running database to FILE (SQLite: online backup API; PostgreSQL: pg_dump).
+
+    FILE appears only once the backup is complete. Saves go on while it runs.
+    """
+    from assess import backup
+
+    target = _url(url)
+    try:
+        contents = backup.backup(target, file, force=force)
+    except backup.BackupError as exc:
+        _backup_error(exc)
+    size = contents.size / 1e6
+    typer.echo(f"已备份 / backed up: {_shown(target)} → {file} ({size:.1f} MB, {contents.kind})")
+    _report(contents, restored=False)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file written by assess db backup.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the data of a database that is not empty.")
+    ] = False,
+    url: UrlOpt = None,
+) -> None:
+    """Restore FILE into the database (stop the application first), then check it.
+
+    A database that holds data is replaced only with --force.
+    """
+    from assess import backup
+
+    target = _url(url)
+    try:
+        contents = backup.restore(target, file, force=force)
+    except backup.BackupError as exc:
+        _backup_error(exc)
+    typer.echo(f"已恢复 / restored: {file} → {_shown(target)} ({contents.kind})")
+    _report(contents, restored=True)
+
+
+def _shown(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assess.catalog import default_root, load_catalog
+from assess.catalog import default_root, load_catalog, write_lock
 from assess.schema import LINKS
 from tests.conftest import SECTORS
 
@@ -55,7 +55,7 @@ def test_the_shipped_library_passes_its_own_check(catalog):
 
 
 def test_all_seven_sectors_are_published(catalog):
-    assert sorted(catalog.versions()) == sorted(SECTORS)
+    assert catalog.sectors == tuple(sorted(SECTOR_TOPICS))
 
 
 @pytest.mark.parametrize("sector", SECTORS)
@@ -242,3 +242,86 @@ def test_a_module_may_gate_an_unscored_question_on_a_core_answer(library):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     problems = load_catalog(library).check()
     assert [(p.file, p.path) for p in problems] == [("lock.json", "general@1")]
+
+
+# The hashes published before region profiles joined the lock. Never edit these lines: a published
+# version is immutable, and this proves the lock's questionnaire entries stayed byte-identical.
+PUBLISHED_V1 = {
+    "auto@1": "sha256:b7cc5b537d6f89e51761999fa9e78adf9611e0b2b97edac980579409a0f08a2d",
+    "food@1": "sha256:876e225cde86db328223f8f1e9d629508d752b667e4e8d679ef40e1a4f6bee94",
+    "general@1": "sha256:c31da282e8f7c2a13d883a0d3be097b2d2bfd19ce3da396e917314e5df97d927",
+    "metallurgy@1": "sha256:719b4d389436fc71384853207419b4d6237bae66469481c2261207e4fa4c6997",
+    "petrochemicals@1": "sha256:7b46b99aae6fac45045f26943773fb3eb242a82d766ec09631b782f2617528c2",
+    "pharma@1": "sha256:c752af8349b625eae17dc66d1722f40f0e9f6f6641ce913f3fa746ae7a8fda98",
+    "textiles@1": "sha256:946d6678e8c0add12880f56cdb141f6de4636cb53fa8346bf60e29b0e4da664c",
+}
+
+
+def test_published_questionnaire_hashes_never_change(catalog):
+    text = (default_root() / "lock.json").read_text(encoding="utf-8")
+    locked = json.loads(text)["questionnaires"]
+    assert {k: locked[k] for k in PUBLISHED_V1} == PUBLISHED_V1
+    for key, digest in PUBLISHED_V1.items():
+        assert f'"{key}": "{digest}"' in text
+        sector, version = key.split("@")
+        assert catalog.compose(sector, int(version)).content_hash == digest
+
+
+def test_the_region_profile_is_locked(catalog):
+    assert catalog.region_lock == catalog.region_hashes()
+    assert set(catalog.region_lock) == {"jilin_city"}
+
+
+def test_editing_a_published_region_profile_is_caught(library):
+    path = library / "regions" / "jilin_city.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "key_projects_per_year: 30", "key_projects_per_year: 31"
+        ),
+        encoding="utf-8",
+    )
+    problems = load_catalog(library).check()
+    assert [(p.file, p.path) for p in problems] == [("lock.json", "regions.jilin_city")]
+    assert "immutable" in problems[0].message and "new region" in problems[0].message
+
+
+def test_region_comments_and_layout_are_not_edits(library):
+    path = library / "regions" / "jilin_city.yaml"
+    path.write_text("# a comment\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_catalog(library).check() == []
+
+
+def test_a_new_region_must_be_locked_and_locking_it_changes_no_entry(library):
+    src = library / "regions" / "jilin_city.yaml"
+    (library / "regions" / "changchun.yaml").write_text(
+        src.read_text(encoding="utf-8").replace("id: jilin_city", "id: changchun", 1),
+        encoding="utf-8",
+    )
+    before = json.loads((library / "lock.json").read_text(encoding="utf-8"))
+    cat = load_catalog(library)
+    assert [(p.path, "not locked" in p.message) for p in cat.check()] == [
+        ("regions.changchun", True)
+    ]
+    assert write_lock(cat) == ["regions.changchun"]
+    after = json.loads((library / "lock.json").read_text(encoding="utf-8"))
+    assert after["questionnaires"] == before["questionnaires"]
+    assert after["regions"] == before["regions"] | {"changchun": cat.region_hashes()["changchun"]}
+    assert load_catalog(library).check() == []
+    assert write_lock(load_catalog(library)) == []
+
+
+def test_a_locked_region_without_its_file_is_reported(library):
+    (library / "regions" / "jilin_city.yaml").unlink()
+    problems = load_catalog(library).check()
+    assert [(p.path, p.message) for p in problems] == [
+        ("regions.jilin_city", "locked region profile has no file any more")
+    ]
+
+
+def test_a_lock_file_from_before_regions_reports_the_region_as_unlocked(library):
+    path = library / "lock.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    del doc["regions"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    problems = load_catalog(library).check()
+    assert [(p.path, "not locked" in p.message) for p in problems] == [("regions.jilin_city", True)]

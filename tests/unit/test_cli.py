@@ -180,3 +180,105 @@ def test_the_installed_command_runs():
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["questionnaire"] == "general"
+
+
+def test_score_lists_nan_beside_every_other_problem_in_both_languages(tmp_path):
+    text = (EXAMPLES / "food.json").read_text(encoding="utf-8")
+    text = text.replace('"core.mgmt.erp": "C"', '"core.mgmt.erp": NaN', 1)
+    text = text.replace('"core.infra.strategy": "B"', '"core.infra.strategy": "Q"', 1)
+    assert text.count("NaN") == 1 and '"Q"' in text
+    path = write(tmp_path, text)
+    result = run("score", str(path), "--json")
+    assert result.exit_code == 1
+    errors = json.loads(result.output)["errors"]
+    assert [(e["question"], e["code"]) for e in errors] == [
+        ("core.infra.strategy", "unknown_option"),
+        ("core.mgmt.erp", "not_finite"),
+    ]
+    shown = run("score", str(path))
+    assert shown.exit_code == 1 and "2 个问题 / problem(s), nothing scored" in shown.output
+    assert "core.mgmt.erp: NaN 不是有限数字" in shown.output
+    assert "NaN is not a finite number" in shown.output and "core.infra.strategy:" in shown.output
+
+
+def test_score_refuses_duplicate_keys_with_their_path(tmp_path):
+    text = (EXAMPLES / "food.json").read_text(encoding="utf-8")
+    text = text.replace('"core.mgmt.erp": "C"', '"core.mgmt.erp": "C", "core.mgmt.erp": "D"', 1)
+    result = run("score", str(write(tmp_path, text)))
+    assert result.exit_code == 1
+    assert 'core.mgmt.erp: 键 "core.mgmt.erp" 在同一对象中出现了不止一次' in result.output
+    assert 'duplicate key "core.mgmt.erp"' in result.output
+    assert 'answers."core.mgmt.erp"' in result.output
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    lib = tmp_path / "q"
+    shutil.copytree(default_root(), lib, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return lib
+
+
+def test_score_refuses_a_questionnaire_changed_after_it_was_locked(library):
+    mod = library / "modules" / "food" / "v1.yaml"
+    mod.write_text(
+        mod.read_text(encoding="utf-8").replace("weight: 2", "weight: 3", 1), encoding="utf-8"
+    )
+    for extra in ([], ["--draft"]):
+        result = run("score", str(EXAMPLES / "food.json"), "--root", str(library), *extra)
+        assert result.exit_code == 2
+        assert "问卷 food 第 1 版的文件与 lock.json 不符" in result.output
+        assert "questionnaire food v1 no longer matches lock.json" in result.output
+        assert "发展水平" not in result.output
+    as_json = run("score", str(EXAMPLES / "food.json"), "--root", str(library), "--json")
+    assert as_json.exit_code == 2
+    (err,) = json.loads(as_json.output)["errors"]
+    assert err["code"] == "lock_mismatch" and err["zh"] and err["en"]
+    other = run("score", str(EXAMPLES / "auto.json"), "--root", str(library))
+    assert other.exit_code == 0, other.output
+
+
+def test_score_takes_an_unpublished_version_only_with_draft(library, tmp_path):
+    src = library / "modules" / "food" / "v1.yaml"
+    (library / "modules" / "food" / "v2.yaml").write_text(
+        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 2\n", 1), encoding="utf-8"
+    )
+    text = (EXAMPLES / "food.json").read_text(encoding="utf-8")
+    path = write(tmp_path, text.replace('"version": 1', '"version": 2', 1))
+    refused = run("score", str(path), "--root", str(library))
+    assert refused.exit_code == 2
+    assert "尚未发布" in refused.output and "--draft" in refused.output
+    assert "is not published" in refused.output
+    draft = run("score", str(path), "--root", str(library), "--draft", "--json")
+    assert draft.exit_code == 0, draft.output
+    assert json.loads(draft.stdout)["version"] == 2
+    assert "draft: food v2 is not published" in draft.stderr
+    published = run("score", str(EXAMPLES / "food.json"), "--root", str(library), "--json")
+    assert published.exit_code == 0 and "draft" not in published.stderr
+
+
+def test_check_and_lock_cover_the_region_profiles(library):
+    lock_before = (library / "lock.json").read_text(encoding="utf-8")
+    region = library / "regions" / "jilin_city.yaml"
+    text = region.read_text(encoding="utf-8")
+    (library / "regions" / "changchun.yaml").write_text(
+        text.replace("id: jilin_city", "id: changchun", 1), encoding="utf-8"
+    )
+    unlocked = run("questionnaires", "check", "--root", str(library))
+    assert (
+        unlocked.exit_code == 1
+        and "lock.json: regions.changchun: region profile not locked" in unlocked.output
+    )
+    locked = run("questionnaires", "lock", "--root", str(library))
+    assert locked.exit_code == 0 and "locked: regions.changchun" in locked.output
+    lock_after = (library / "lock.json").read_text(encoding="utf-8")
+    assert json.loads(lock_after)["questionnaires"] == json.loads(lock_before)["questionnaires"]
+    assert lock_before.split('"regions"')[0] == lock_after.split('"regions"')[0]
+    assert run("questionnaires", "check", "--root", str(library)).exit_code == 0
+    region.write_text(
+        text.replace("key_projects_per_year: 30", "key_projects_per_year: 40"), encoding="utf-8"
+    )
+    edited = run("questionnaires", "lock", "--root", str(library))
+    assert (
+        edited.exit_code == 1 and "lock.json: regions.jilin_city: published region" in edited.output
+    )
+    assert (library / "lock.json").read_text(encoding="utf-8") == lock_after
