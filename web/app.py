@@ -120,6 +120,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _pool(settings: Settings) -> dict[str, Any]:
+    """A connection for every request-handler thread, kept open: with fewer, the busiest
+    moments open and close extra connections, each a new server process on PostgreSQL."""
+    if settings.url.startswith("sqlite"):
+        return {}
+    return {"pool_size": settings.threads + 2, "max_overflow": 10}
+
+
 def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = None) -> FastAPI:
     """A new application on the configured database (or the given engine)."""
     settings = settings or Settings()
@@ -132,7 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
         dependencies=[Depends(check_csrf)],
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.url)
+    app.state.engine = engine or make_engine(settings.url, **_pool(settings))
     app.state.reader = reading(app.state.engine)
     sqlite = app.state.engine.dialect.name == "sqlite"
     app.state.no_wait = no_wait(app.state.engine) if sqlite else None  # see deps.in_session

@@ -165,3 +165,20 @@ def test_on_sqlite_saves_and_pages_run_on_the_event_loop_and_on_postgresql_in_th
     ]
     in_workers = {thread.startswith("AnyIO worker thread") for _, thread in seen}
     assert in_workers == {engine.dialect.name != "sqlite"}, seen
+
+
+def test_on_postgresql_every_handler_thread_keeps_a_pooled_connection(
+    db_url: str, tmp_path
+) -> None:
+    from assess.settings import Settings
+    from web.app import create_app
+
+    settings = Settings(database_url=db_url, data_dir=tmp_path, threads=6)
+    engine = create_app(settings).state.engine
+    try:
+        if engine.dialect.name == "sqlite":
+            assert engine.pool.size() == 5  # a local file: SQLAlchemy's default is left alone
+        else:
+            assert engine.pool.size() == 8  # the 6 threads and 2 to spare, never re-opened
+    finally:
+        engine.dispose()
