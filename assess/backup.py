@@ -392,14 +392,19 @@ def _run(cmd: list[str], env: dict[str, str], what_zh: str, what_en: str) -> str
     return done.stdout
 
 
+def _server_tool(engine: sa.Engine, url: str, name: str) -> str:
+    """The path of ``name`` (pg_dump, pg_restore), checked against the server's version."""
+    try:
+        server = _server_major(engine)
+    except sa.exc.OperationalError as exc:
+        raise _connect_failed(exc.orig or exc) from None
+    return _tool(name, url, server)[0]
+
+
 def _backup_postgres(url: str, target: Path) -> Contents:
     engine = db.make_engine(url)
     try:
-        try:
-            server = _server_major(engine)
-        except sa.exc.OperationalError as exc:
-            raise _connect_failed(exc.orig or exc) from None
-        exe, _ = _tool("pg_dump", url, server)
+        exe = _server_tool(engine, url, "pg_dump")
         conninfo, env = _libpq(url)
         snap = engine.execution_options(isolation_level="REPEATABLE READ")
         with _temporary_beside(target) as tmp, snap.connect() as conn:
@@ -441,11 +446,7 @@ def _archive(exe: str, source: Path) -> tuple[str | None, set[str]]:
 def _restore_postgres(url: str, source: Path, force: bool) -> Contents:
     engine = db.make_engine(url)
     try:
-        try:
-            server = _server_major(engine)
-        except sa.exc.OperationalError as exc:
-            raise _connect_failed(exc.orig or exc) from None
-        exe, _ = _tool("pg_restore", url, server)
+        exe = _server_tool(engine, url, "pg_restore")
         revision, archived = _archive(exe, source)
         _revision_state(url, revision)
         with engine.connect() as conn:
