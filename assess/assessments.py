@@ -6,7 +6,7 @@ writes nothing: every check runs before the first change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -16,8 +16,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from assess import filling
 from assess.compile import shipped_catalog, spec_for
 from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
+from assess.forms import read_int, single, value_from_form
 from assess.models import (
     EDITABLE,
     Answer,
@@ -391,6 +393,42 @@ def stored_values(session: Session, a: Assessment) -> dict[str, Any]:
     stmt = _STORED_VALUES[session.get_bind().dialect.name]
     values = session.execute(stmt, {"b_assessment": a.id}).scalar_one()
     return {q: v for q, v in (values or {}).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class FormSave:
+    """One autosave: the answer stored, every stored value after it (for the preview), and the
+    rows of the questions whose visibility it may change (what the page redraws)."""
+
+    saved: Saved
+    values: dict[str, Any]
+    dependents: tuple[str, ...]
+    rows: dict[str, Answer]
+
+
+def save_from_form(
+    session: Session,
+    a: Assessment,
+    question: str,
+    fields: Mapping[str, list[str]],
+    *,
+    by_user: int | None,
+) -> FormSave:
+    """Save one answer as the filling page sends it (its fields, and the version the page saw,
+    or the other value it chose to overwrite), then read what the page shows next.
+
+    Raises Invalid for a refused field or value, Conflict when the answer changed meanwhile,
+    Locked when the assessment is no longer a draft. The caller commits.
+    """
+    spec = spec_of(a)
+    override = single(fields, "version_override", question)
+    sent = override or single(fields, "version", question) or "0"
+    base = read_int(sent, question, "版本号", "version")
+    comment = single(fields, "comment", question)
+    value = value_from_form(spec.questions[spec.index[question]], fields)
+    saved = save_answer(session, a, question, value, comment, base_version=base, by_user=by_user)
+    follow = filling.dependents(spec, question)
+    return FormSave(saved, stored_values(session, a), follow, answers_to(session, a, follow))
 
 
 def _conflict(row: Answer) -> Conflict:

@@ -15,7 +15,7 @@ def test_a_failed_save_marks_its_question_unsaved_and_the_next_one_saves(
 ):
     from web.routes import assessments as routes
 
-    real = routes.save_answer
+    real = routes.save_from_form
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a fault in the server")
@@ -32,7 +32,7 @@ def test_a_failed_save_marks_its_question_unsaved_and_the_next_one_saves(
     settled(page)
     assert "saved" in (status.get_attribute("class") or "")
 
-    monkeypatch.setattr(routes, "save_answer", broken)
+    monkeypatch.setattr(routes, "save_from_form", broken)
     field.fill("30")
     with page.expect_response(lambda r: PCT in r.url and r.status == 500):
         field.press("Tab")
@@ -41,7 +41,7 @@ def test_a_failed_save_marks_its_question_unsaved_and_the_next_one_saves(
     assert "未保存" in status.inner_text()
     assert "服务器内部错误" in page.locator("#flash").inner_text()
 
-    monkeypatch.setattr(routes, "save_answer", real)
+    monkeypatch.setattr(routes, "save_from_form", real)
     field.fill("31")
     with page.expect_response(lambda r: PCT in r.url and r.ok):
         field.press("Tab")
@@ -60,7 +60,7 @@ def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser
 
     from web.routes import assessments as routes
 
-    real = routes.save_answer
+    real = routes.save_from_form
     calls: list[str] = []
 
     def busy_once(*args, **kwargs):
@@ -71,7 +71,7 @@ def test_a_save_refused_by_a_busy_database_is_sent_again_by_itself(live, browser
             )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(routes, "save_answer", busy_once)
+    monkeypatch.setattr(routes, "save_from_form", busy_once)
     page = browser.new_page(locale="zh-CN")
     sign_in_through_the_form(page, live, live.world.users["enterprise"])
     aid = live.world.a_draft.id

@@ -280,7 +280,7 @@ def test_a_database_busy_past_its_timeout_gets_503_with_a_message_and_saves_noth
             "UPDATE answer", {}, sqlite3.OperationalError("database is locked")
         )
 
-    monkeypatch.setattr(routes, "save_answer", locked)
+    monkeypatch.setattr(routes, "save_from_form", locked)
     client, token, aid = filler
     r = save(client, token, aid, PCT, value="12")
     assert r.status_code == 503 and r.headers["retry-after"] == "2"

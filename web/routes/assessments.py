@@ -12,22 +12,19 @@ from assess import filling
 from assess.access import fillable_assessment, own_enterprise, readable_assessment
 from assess.assessments import (
     answers_of,
-    answers_to,
     card_of,
     history,
     missing_required,
     open_years,
     raw_answers,
-    save_answer,
+    save_from_form,
     spec_of,
     start_assessment,
-    stored_values,
     submit,
     withdraw,
 )
 from assess.compile import shipped_catalog
 from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
-from assess.forms import read_int, single, value_from_form
 from assess.models import Answer, Assessment, Enterprise, Role, Status, User
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
@@ -177,18 +174,9 @@ def _save(
     user = signed_in_user(request, db)
     a = fillable_assessment(db, user, assessment_id)
     qdef = _question_of(a, question)
-    spec = spec_of(a)
-    ctx: dict[str, Any] = {"a": a, "question": qdef, "version": 0}
+    ctx: dict[str, Any] = {"a": a, "question": qdef}
     try:
-        override = single(fields, "version_override", question)
-        sent = override or single(fields, "version", question) or "0"
-        base = ctx["version"] = read_int(sent, question, "版本号", "version")
-        comment = single(fields, "comment", question)
-        value = value_from_form(spec.questions[spec.index[question]], fields)
-        saved = save_answer(db, a, question, value, comment, base_version=base, by_user=user.id)
-        raw = stored_values(db, a)
-        follow = filling.dependents(spec, question)
-        rows = answers_to(db, a, follow)
+        done = save_from_form(db, a, question, fields, by_user=user.id)
         db.commit()
     except Conflict as exc:
         db.rollback()
@@ -204,14 +192,14 @@ def _save(
         db.rollback()
         ctx.update(status_kind="error", problem=exc.first)
         return htmx.partial(request, "_question_status.html", ctx, status=exc.status)
-    full = _board_ctx(a, user, rows, raw)
+    full = _board_ctx(a, user, done.rows, done.values)
     by_id = filling.questionnaire_of(a).by_id
     full.update(
         question=qdef,
         status_kind="saved",
-        version=saved.version,
+        version=done.saved.version,
         oob=True,
-        dependents=[by_id[d] for d in follow],
+        dependents=[by_id[d] for d in done.dependents],
     )
     return htmx.partial(request, "_saved.html", full)
 
