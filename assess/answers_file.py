@@ -1,4 +1,4 @@
-"""Read an answers file: ``{"questionnaire": id, "version": n?, "answers": {id: value}}``.
+"""Read an answers file: ``{"questionnaire": id, "version": n?, "year": y?, "answers": {...}}``.
 
 Every problem of a file is reported at once, each at its question where it has one. Python's
 json would quietly accept NaN, Infinity and a key given twice (keeping the last); here they are
@@ -16,6 +16,7 @@ from typing import Any
 
 from assess.catalog import Catalog, UnknownQuestionnaire
 from assess.compile import compile_spec
+from assess.schema import FIRST_YEAR, LAST_YEAR
 from scoring import AnswerError, AnswerErrors, Spec, encode_answers
 
 FILE = "(file)"
@@ -184,7 +185,7 @@ def _header(
     def fail(code: str, zh: str, en: str) -> None:
         errors.append(AnswerError(FILE, code, zh, en))
 
-    unknown = set(doc) - {"questionnaire", "version", "answers"}
+    unknown = set(doc) - {"questionnaire", "version", "year", "answers"}
     if unknown:
         fail(
             "unknown_key",
@@ -208,6 +209,18 @@ def _header(
     elif version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         usable = False
         fail("wrong_type", "version 应为整数", "'version' must be an integer")
+    year = doc.get("year")
+    if isinstance(year, _NotFinite):
+        usable = False
+    elif year is not None and (
+        isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR
+    ):
+        usable = False
+        fail(
+            "wrong_year",
+            f"year 应为 {FIRST_YEAR}–{LAST_YEAR} 之间的整数（评估年度）",
+            f"'year' must be a whole number from {FIRST_YEAR} to {LAST_YEAR} (the assessment year)",
+        )
     answers = doc.get("answers")
     if not isinstance(answers, dict | _NotFinite):
         fail(
@@ -236,7 +249,8 @@ def _header(
             )
         return None, answers
     catalog.require_published(questionnaire, draft=draft)
-    return compile_spec(questionnaire), answers
+    # Items valid only from a later year are left out for an earlier one (valid_from).
+    return compile_spec(questionnaire, year), answers
 
 
 def read_answers(

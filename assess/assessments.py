@@ -31,7 +31,7 @@ from assess.models import (
     StatusChange,
     utcnow,
 )
-from scoring import LINKS, AnswerErrors, ScoreCard, Spec, score
+from scoring import LINKS, NA, AnswerErrors, ScoreCard, Spec, score
 from scoring.answers import encode_value
 
 #: The first year an assessment may be opened for where the enterprise's region has no profile
@@ -81,7 +81,7 @@ def open_years(session: Session, enterprise: Enterprise, taken: set[int]) -> Yea
 
 def spec_of(a: Assessment) -> Spec:
     """The questionnaire the assessment is pinned to; refuses one whose content changed."""
-    spec = spec_for(a.questionnaire, a.questionnaire_version)
+    spec = spec_for(a.questionnaire, a.questionnaire_version, a.year)
     if spec.content_hash != a.content_hash:  # the lock file forbids this; never score on it
         raise RuntimeError(
             f"questionnaire {a.questionnaire} v{a.questionnaire_version} no longer matches the "
@@ -119,11 +119,14 @@ def start_assessment(
     *,
     by_user: int | None,
     copy_last_year: bool = False,
+    version: int | None = None,
 ) -> Assessment:
-    """Open the enterprise's assessment for ``year`` on its sector's current questionnaire.
+    """Open the enterprise's assessment for ``year`` on its sector's current questionnaire (the
+    latest published version, unless ``version`` names another one).
 
     With ``copy_last_year`` the answers and comments of the latest earlier assessment are copied
-    where the question still exists and the answer is still valid.
+    where the question still exists (same id: same question) and the answer is still valid;
+    see ``version_change`` for what that leaves to answer.
     """
     first, last = year_span(session, enterprise)
     if not first <= year <= last:
@@ -150,8 +153,9 @@ def start_assessment(
             ),
             assessment_id=taken,
         )
-    version = shipped_catalog().versions()[enterprise.sector][-1]
-    spec = spec_for(enterprise.sector, version)
+    if version is None:
+        version = shipped_catalog().versions()[enterprise.sector][-1]
+    spec = spec_for(enterprise.sector, version, year)
     a = Assessment(
         enterprise_id=enterprise.id or 0,
         year=year,
@@ -178,10 +182,13 @@ def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | N
         return 0
     copied = 0
     by_id = {q.id: q for q in spec.questions}
+    new_version = prev.questionnaire_version != a.questionnaire_version
     for old in session.exec(select(Answer).where(Answer.assessment_id == prev.id)):
         q = by_id.get(old.question)
         if q is None or old.value is None or encode_value(q, old.value)[2] is not None:
             continue
+        if new_version and old.value == NA:
+            continue  # a new version says afresh when N/A is allowed: the firm answers again
         session.add(
             Answer(
                 assessment_id=a.id or 0,
@@ -193,6 +200,47 @@ def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | N
         )
         copied += 1
     return copied
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """The assessment is on another questionnaire version than the firm's year before: what
+    carried over from that year and which questions need an answer of their own."""
+
+    previous_year: int
+    previous_version: int
+    version: int
+    carried: int  # answers equal to last year's, on questions both versions ask
+    to_answer: list[str]  # question ids shown now, asked differently or not at all last year
+
+
+def version_change(session: Session, a: Assessment) -> VersionChange | None:
+    """How this assessment's questionnaire differs from the one of the firm's previous year."""
+    prev = session.exec(
+        select(Assessment)
+        .where(Assessment.enterprise_id == a.enterprise_id, Assessment.year < a.year)
+        .order_by(col(Assessment.year).desc())
+    ).first()
+    if prev is None or prev.questionnaire_version == a.questionnaire_version:
+        return None
+    old = {r.question: r.value for r in answers_of(session, prev).values()}
+    now = {r.question: r.value for r in answers_of(session, a).values()}
+    spec = spec_of(a)
+    before = spec_of(prev).index
+    carried = sum(1 for qid, v in now.items() if v is not None and old.get(qid) == v)
+    # New or changed: not asked last year, or answered last year in a way this version no
+    # longer takes (so it was not carried over); and not answered yet.
+    to_answer = [
+        q.id
+        for q in spec.questions
+        if q.formula is None
+        and (q.scored or q.required)
+        and now.get(q.id) is None
+        and (q.id not in before or old.get(q.id) is not None)
+    ]
+    return VersionChange(
+        prev.year, prev.questionnaire_version, a.questionnaire_version, carried, to_answer
+    )
 
 
 def answers_of(session: Session, a: Assessment) -> dict[str, Answer]:
@@ -525,6 +573,30 @@ def missing_required(spec: Spec, card: ScoreCard) -> list[dict[str, str]]:
     return out
 
 
+def missing_reasons(session: Session, a: Assessment, card: ScoreCard) -> list[dict[str, str]]:
+    """The N/A and exemption answers still without a reason, for the submit page."""
+    if not card.exemptions:
+        return []
+    rows = answers_to(session, a, [e.question for e in card.exemptions])
+    spec = spec_of(a)
+    out = []
+    for e in card.exemptions:
+        row = rows.get(e.question)
+        if row is not None and row.comment.strip():
+            continue
+        q = spec.questions[spec.index[e.question]]
+        if e.kind == "na":
+            zh, en = "选择了“不适用”，需说明理由", "marked N/A: give the reason"
+        else:
+            n = len(e.leaves_out)
+            zh = f"此答案使 {n} 道计分题不计入，需说明依据"
+            en = f"this answer leaves {n} scored question(s) out: give what supports it"
+        out.append(
+            {"question": e.question, "zh": f"{q.text_zh}（{zh}）", "en": f"{q.text_en} ({en})"}
+        )
+    return out
+
+
 def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None) -> ScoreCard:
     """Submit for review: needs the truthfulness pledge and every required answer; locks them."""
     # Lock the assessment row before reading the answers: a save holding it (see save_answer)
@@ -554,8 +626,17 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
                 f"{len(card.missing_required)} required question(s) are still unanswered",
             )
         )
+    reasons = missing_reasons(session, a, card)
+    if reasons:
+        problems.append(
+            Problem(
+                "missing_reason",
+                f"还有 {len(reasons)} 个“不适用”或豁免答案未说明理由",
+                f"{len(reasons)} N/A or exemption answer(s) still need a reason",
+            )
+        )
     if problems:
-        raise Invalid(problems, missing=missing_required(spec, card))
+        raise Invalid(problems, missing=missing_required(spec, card) + reasons)
     _set_status(session, a, Status.draft, Status.submitted, by_user)
     a.submitted_at = utcnow()
     a.pledged_by = by_user

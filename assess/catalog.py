@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -34,12 +35,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from assess.schema import (
     DEFAULT_WEIGHTS,
     QUESTION_TYPES,
+    Check,
     CoreFile,
     I18n,
     MethodologyFile,
     ModuleFile,
     QuestionBase,
     RegionFile,
+    Replacement,
     Section,
     SectorInfo,
     check_questions,
@@ -149,6 +152,11 @@ class Questionnaire(BaseModel):
     methodology: MethodologyFile
     sections: list[Section]
     content_hash: str
+    # A draft is not offered to new assessments and need not be locked (any of its files says so).
+    draft: bool = False
+    # Core questions this sector leaves out, asked in its module's own way instead.
+    replaced: list[Replacement] = []
+    checks: list[Check] = []
 
     @model_validator(mode="after")
     def _whole(self) -> Questionnaire:
@@ -181,6 +189,16 @@ class Questionnaire(BaseModel):
         """Each section's number, counted from 1 in the order shown."""
         return {section.id: s for s, section in enumerate(self.sections, start=1)}
 
+    def stands_for(self, question: str) -> str | None:
+        """The question asked for ``question`` in this sector: itself, the module question that
+        replaces it, or None when the sector leaves it out without a single stand-in."""
+        if question in self.by_id:
+            return question
+        for r in self.replaced:
+            if r.core == question:
+                return r.by
+        return None
+
 
 def composition_problems(q: Questionnaire) -> list[str]:
     """Rules that only hold for a whole composed questionnaire."""
@@ -195,8 +213,13 @@ def composition_problems(q: Questionnaire) -> list[str]:
         ):
             out.append(f"{group} needs a scored question that is always asked and never N/A")
     by_id = {x.id: x for x in questions}
+    out.extend(_v2_problems(q, by_id))
+    replaced = {r.core for r in q.replaced}
     for ind in q.methodology.national_indicators:
-        src = by_id.get(ind.question)
+        asked = q.stands_for(ind.question)
+        if asked is None and ind.question in replaced:
+            continue  # the sector asks it in several module questions: not comparable
+        src = by_id.get(asked or ind.question)
         if src is None:
             out.append(f"national indicator {ind.id} reads {ind.question!r}, which is not asked")
             continue
@@ -205,12 +228,64 @@ def composition_problems(q: Questionnaire) -> list[str]:
             "share_at_least": ("single_choice",),
             "share_yes": ("yes_no",),
             "share_includes": ("multiple_choice",),
-            "mean": ("percentage", "number", "ratio"),
+            "share_all": ("multiple_choice",),
+            "mean": ("percentage", "number", "ratio", "derived"),
         }[ind.measure]
         if kind not in wanted:
             out.append(f"national indicator {ind.id}: {ind.measure} cannot read a {kind} question")
         elif ind.threshold and ind.threshold not in {o.id for o in getattr(src, "options", [])}:
             out.append(f"national indicator {ind.id}: {src.id} has no option {ind.threshold!r}")
+        elif ind.all_of and not set(ind.all_of) <= {o.id for o in getattr(src, "options", [])}:
+            out.append(f"national indicator {ind.id}: {src.id} lacks some of {ind.all_of}")
+    return out
+
+
+def _v2_problems(q: Questionnaire, by_id: dict[str, QuestionBase]) -> list[str]:
+    """Rules on what version 2 added: link applicability, checks, replaced core questions."""
+    from assess.schema import _check_condition  # one definition of a valid clause
+
+    out: list[str] = []
+    for link in q.methodology.links:
+        for c in link.applies_if:
+            ref = by_id.get(c.question)
+            if ref is None:
+                out.append(f"link {link.id} applies_if reads {c.question!r}, which is not asked")
+            elif ref.is_scored or ref.show_if:
+                out.append(
+                    f"link {link.id} applies_if reads {c.question}: it must be an unscored"
+                    " context question that is always asked"
+                )
+            else:
+                out.extend(_check_condition(ref, c, by_id, gate=False))
+    for check in q.checks:
+        owner = SimpleNamespace(id=f"check {check.id}", is_scored=False)
+        for c in (*check.when, *check.expect):
+            if c.question not in by_id:
+                out.append(f"check {check.id} reads {c.question!r}, which is not asked")
+                continue
+            out.extend(_check_condition(owner, c, by_id, gate=False))  # type: ignore[arg-type]
+        if check.confirms_key:
+            key = by_id.get(check.when[0].question)
+            if key is None or getattr(key, "key_system", None) is None:
+                out.append(
+                    f"check {check.id}: confirms_key needs its first 'when' clause on a"
+                    " key-system question"
+                )
+    for ind in q.methodology.national_indicators:
+        for c in ind.firms:
+            ref = by_id.get(c.question)
+            if ref is None:
+                out.append(f"national indicator {ind.id}: firms reads {c.question!r}, not asked")
+            elif ref.is_scored:
+                out.append(
+                    f"national indicator {ind.id}: firms reads {c.question}, a scored answer"
+                )
+            else:
+                owner = SimpleNamespace(id=f"national indicator {ind.id}", is_scored=False)
+                out.extend(_check_condition(owner, c, by_id, gate=False))  # type: ignore[arg-type]
+    for r in q.replaced:
+        if r.by is not None and r.by not in by_id:
+            out.append(f"replaces_core {r.core}: 'by' names {r.by!r}, which is not asked")
     return out
 
 
@@ -308,9 +383,18 @@ class Catalog:
     raw: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
     unreadable: set[str] = field(default_factory=set)
 
-    def versions(self) -> dict[str, list[int]]:
-        """Sector id → sorted published versions."""
-        return {s: sorted(v) for s, v in sorted(self.modules.items())}
+    def versions(self, *, drafts: bool = False) -> dict[str, list[int]]:
+        """Sector id → sorted versions, drafts left out unless asked for."""
+        return {
+            s: sorted(v for v in versions if drafts or not self._is_draft(s, v))
+            for s, versions in sorted(self.modules.items())
+        }
+
+    def _is_draft(self, sector: str, version: int) -> bool:
+        module = self.modules[sector][version]
+        core = self.cores.get(module.core_version)
+        meth = self.methodologies.get(module.methodology_version)
+        return module.draft or bool(core and core.draft) or bool(meth and meth.draft)
 
     @property
     def sectors(self) -> tuple[str, ...]:
@@ -319,11 +403,11 @@ class Catalog:
 
     def compose(self, sector: str, version: int | None = None) -> Questionnaire:
         """The composed questionnaire for a sector; the latest version when none is given."""
-        known = self.versions()
-        if sector not in known:
+        known = self.versions(drafts=version is not None)
+        if sector not in known or (version is None and not known[sector]):
             raise UnknownQuestionnaire(sector, version, known)
         if version is None:
-            version = known[sector][-1]
+            version = known[sector][-1]  # the latest that is not a draft
         module = self.modules[sector].get(version)
         if module is None:
             raise UnknownQuestionnaire(sector, version, known)
@@ -356,8 +440,11 @@ class Catalog:
             title=module.title,
             core_version=core.version,
             methodology=methodology,
-            sections=[*core.sections, *module.sections],
+            sections=[*_without(core.sections, module.replaces_core), *module.sections],
             content_hash=digest,
+            draft=core.draft or module.draft or methodology.draft,
+            replaced=module.replaces_core,
+            checks=module.checks,
         )
 
     def _absent(self, kind: str, version: int) -> str:
@@ -370,6 +457,7 @@ class Catalog:
         problems = list(self.problems)
         composed: dict[str, str] = {}
         failed: set[str] = set()
+        drafts: set[str] = set()
         for sector, versions in self.modules.items():
             for version, module in versions.items():
                 file = f"modules/{sector}/v{version}.yaml"
@@ -381,8 +469,12 @@ class Catalog:
                     failed.add(lock_key(sector, version))
                     continue
                 composed[lock_key(sector, version)] = q.content_hash
+                if q.draft:
+                    drafts.add(lock_key(sector, version))
         for key, digest in sorted(composed.items()):
             locked = self.lock.get(key)
+            if locked is None and key in drafts:
+                continue  # a draft is published by removing its draft mark, then locking
             if locked is None:
                 problems.append(
                     Problem(
@@ -432,9 +524,9 @@ class Catalog:
         return problems
 
     def hashes(self) -> dict[str, str]:
-        """sector@version → content hash, for every composable version."""
+        """sector@version → content hash, for every composable version that is not a draft."""
         out = {}
-        for sector, versions in self.modules.items():
+        for sector, versions in self.versions().items():
             for version in versions:
                 out[lock_key(sector, version)] = self.compose(sector, version).content_hash
         return out
@@ -446,6 +538,26 @@ class Catalog:
             for rid in self.regions
             if ("region", rid, 0) in self.raw
         }
+
+
+def _without(sections: list[Section], replaced: list[Replacement]) -> list[Section]:
+    """The core sections without the questions a module replaces (refused for key systems)."""
+    if not replaced:
+        return sections
+    gone = {r.core for r in replaced}
+    known = {q.id for s in sections for q in s.questions}
+    for r in replaced:
+        if r.core not in known:
+            raise ValueError(f"replaces_core names {r.core!r}, which the core does not ask")
+    out = []
+    for s in sections:
+        for q in s.questions:
+            if q.id in gone and getattr(q, "key_system", None) is not None:
+                raise ValueError(f"replaces_core: {q.id} is a key-system question, never replaced")
+        kept = [q for q in s.questions if q.id not in gone]
+        if kept:
+            out.append(s.model_copy(update={"questions": kept}))
+    return out
 
 
 def _messages(exc: Exception) -> list[str]:

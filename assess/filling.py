@@ -14,6 +14,7 @@ from assess.compile import shipped_catalog
 from assess.models import Answer, Assessment
 from assess.schema import QuestionBase
 from scoring import LINKS, NA, Spec, encode_answers
+from scoring.card import exemptions_of
 from scoring.engine import Evaluation, evaluate
 
 
@@ -38,7 +39,11 @@ def _dependents(spec: Spec) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for q in spec.questions:
         for c in q.show_if:
-            out.setdefault(spec.questions[c.column].id, []).append(q.id)
+            if c.test != "never":
+                out.setdefault(spec.questions[c.column].id, []).append(q.id)
+        if q.formula is not None:  # a derived value is redrawn when an input changes
+            for col in q.formula.columns():
+                out.setdefault(spec.questions[col].id, []).append(q.id)
     # Hiding cascades: a question's dependents' dependents change with it too.
     closed: dict[str, tuple[str, ...]] = {}
     for qid in out:
@@ -74,11 +79,16 @@ class SectionProgress:
         return self.answered >= self.required
 
 
+def asked(x: QuestionBase) -> bool:
+    """Whether the firm must answer the question itself: required, and not computed."""
+    return x.required and getattr(x, "type", "") != "derived"
+
+
 def progress(q: Questionnaire, raw: dict[str, Any], visible: set[str]) -> list[SectionProgress]:
     """Per section: how many visible required questions have an answer (N/A counts)."""
     out = []
     for s in q.sections:
-        req = [x.id for x in s.questions if x.required and x.id in visible]
+        req = [x.id for x in s.questions if asked(x) and x.id in visible]
         done = sum(1 for qid in req if raw.get(qid) is not None)
         out.append(SectionProgress(s.id, s.title.zh, s.title.en, done, len(req)))
     return out
@@ -118,15 +128,49 @@ class Board:
     visible: set[str]
     progress: list[SectionProgress]
     preview: Preview
+    #: Derived values as shown ("12.5"), "" while an input is missing.
+    derived: dict[str, str]
+    #: Questions whose answer needs a reason: "na" (an N/A) or "exemption" (an answer that
+    #: leaves scored questions out), with the questions it leaves out.
+    reasons: dict[str, tuple[str, tuple[str, ...]]]
+    #: Options not offered in the assessment's year (they describe something that came later).
+    withheld: dict[str, set[str]]
 
 
 def board(spec: Spec, q: Questionnaire, raw: dict[str, Any]) -> Board:
     """Visible questions, progress per section and the score preview, from one encoding."""
-    ev = evaluate(spec, encode_answers(spec, raw), with_visibility=True)
+    enc = encode_answers(spec, raw)
+    ev = evaluate(spec, enc, with_visibility=True)
     assert ev.visible is not None
     shown = ev.visible[0].tolist()
     visible = {qs.id for qs, v in zip(spec.questions, shown, strict=True) if v}
-    return Board(visible, progress(q, raw, visible), _preview(spec, ev))
+    derived = {
+        spec.questions[c].id: derived_text(float(enc.values[0, c])) for c in spec.arrays.derived
+    }
+    reasons: dict[str, tuple[str, tuple[str, ...]]] = {}
+    if spec.reasons_required:
+        for e in exemptions_of(spec, enc.values[0], enc.na[0], ev.visible[0]):
+            reasons[e.question] = (e.kind, tuple(e.leaves_out))
+    return Board(
+        visible,
+        progress(q, raw, visible),
+        _preview(spec, ev),
+        derived,
+        reasons,
+        withheld_options(spec),
+    )
+
+
+def derived_text(x: float) -> str:
+    """A derived value as shown: two decimals at most, "" when it cannot be computed yet."""
+    if math.isnan(x):
+        return ""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def withheld_options(spec: Spec) -> dict[str, set[str]]:
+    """Question id → the option ids not offered in the year the spec is for."""
+    return {x.id: {x.options[i] for i in x.withheld} for x in spec.questions if x.withheld}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from assess.assessments import check_value, spec_of, stored_values
+from assess.assessments import answers_to, check_value, spec_of, stored_values
 from assess.catalog import Questionnaire
 from assess.errors import Invalid, NotFound, Problem
 from assess.filling import (
@@ -169,6 +169,8 @@ class YearScore:
     links: dict[str, float | None]
     stage: str | None
     it_adopter: bool | None
+    version: int = 1  # the questionnaire version that scored it
+    version_changed: bool = False  # scored on another version than the year before
 
 
 def years_of(session: Session, enterprise_id: int) -> list[YearScore]:
@@ -183,7 +185,7 @@ def years_of(session: Session, enterprise_id: int) -> list[YearScore]:
         .where(Assessment.enterprise_id == enterprise_id)
         .order_by(col(Assessment.year))
     )
-    out = []
+    out: list[YearScore] = []
     for a, rec in session.exec(q):
         reported = rec is not None and Status(a.status).reported
         out.append(
@@ -195,9 +197,107 @@ def years_of(session: Session, enterprise_id: int) -> list[YearScore]:
                 links={k: getattr(rec, f"link_{k}") for k in LINKS} if reported and rec else {},
                 stage=rec.stage if reported and rec else None,
                 it_adopter=rec.it_adopter if reported and rec else None,
+                version=a.questionnaire_version,
+                version_changed=bool(out) and out[-1].version != a.questionnaire_version,
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class LevelContext:
+    """A published figure about the level, on another caliber than this product's level."""
+
+    value: float
+    unit: str
+    caliber: Text
+    date: str
+    source: str
+
+
+def level_context(a: Assessment) -> list[LevelContext]:
+    """The methodology's level references: shown beside the level as context, never on its
+    scale (they are computed on the national system's own indicators and weights)."""
+    refs = questionnaire_of(a).methodology.level_references
+    return [
+        LevelContext(r.value, r.unit, (r.caliber.zh, r.caliber.en), r.date, r.source) for r in refs
+    ]
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    """An answer the certifier should look at: an N/A or an exemption, with its reason."""
+
+    question: str
+    number: str
+    text: Text
+    kind: str  # na | exemption
+    answer: Text
+    reason: str  # "" when none was given
+    leaves_out: list[str]  # the numbers of the scored questions it leaves out
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    """A check the answers failed."""
+
+    numbers: list[str]
+    text: Text
+    key_system: bool
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the certifier reviews first: failed checks, N/A and exemptions with their worth."""
+
+    flags: list[FlagLine]
+    lines: list[ReviewLine]
+    overall: tuple[float, float] | None  # now, and with every exempted question counted at 0
+    groups: list[tuple[str, float | None, float | None]]  # group id, now, counted at 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.flags and not self.lines
+
+
+def review_of(session: Session, a: Assessment, card: ScoreCard) -> Review:
+    """The review section of a report, from the card and the reasons stored with the answers."""
+    q = questionnaire_of(a)
+    rows = answers_to(session, a, [e.question for e in card.exemptions])
+    lines = []
+    for e in card.exemptions:
+        src = q.by_id[e.question]
+        row = rows.get(e.question)
+        answer = (
+            ("不适用", "N/A")
+            if e.kind == "na"
+            else (
+                value_text(src, e.answer, False),
+                value_text(src, e.answer, True),
+            )
+        )
+        lines.append(
+            ReviewLine(
+                question=e.question,
+                number=q.numbers.get(e.question, ""),
+                text=(src.text.zh, src.text.en),
+                kind=e.kind,
+                answer=answer,
+                reason=row.comment.strip() if row is not None else "",
+                leaves_out=[q.numbers.get(x, x) for x in e.leaves_out],
+            )
+        )
+    flags = [
+        FlagLine([q.numbers.get(x, x) for x in f.questions], (f.zh, f.en), f.key_system)
+        for f in card.flags
+    ]
+    effect = card.exemption_effect
+    return Review(
+        flags=flags,
+        lines=lines,
+        overall=effect.overall if effect else None,
+        groups=[(g, now, after) for g, (now, after) in effect.groups.items()] if effect else [],
+    )
 
 
 @dataclass(frozen=True)
@@ -248,12 +348,17 @@ Text = tuple[str, str]  # (zh, en)
 #: their names from the methodology; these are the others.
 _METRICS: dict[str, Text] = {
     "overall": ("总体水平", "Overall level"),
-    "min_link": ("四个环节中最低的得分", "Lowest of the four link scores"),
+    "min_link": ("各环节中最低的得分", "Lowest link score"),
     "it_links": ("关键系统已在日常使用的环节", "Links with a key system in routine use"),
     "missing_required": ("未答的必填题", "Required questions unanswered"),
+    "applicable_links": ("适用于本企业的环节", "Links that apply to the firm"),
+    "links_without_it": (
+        "关键系统未在日常使用的适用环节",
+        "Links that apply without a key system in routine use",
+    ),
 }
 #: Metrics that count things: shown as whole numbers ("4", never "4.0").
-COUNT_METRICS = frozenset({"it_links", "missing_required"})
+COUNT_METRICS = frozenset({"it_links", "missing_required", "applicable_links", "links_without_it"})
 _SCORE_OPS: dict[str, Text] = {
     ">=": ("不低于", "at least"),
     ">": ("高于", "above"),
@@ -295,6 +400,11 @@ def metric_value(metric: str, value: float | None) -> str:
 
 def condition_text(metric: str, op: str, value: float, names: Names) -> Text:
     """One stage condition as a plain sentence, e.g. 总体水平不低于 75 分."""
+    if metric == "links_without_it" and op in ("<=", "==") and value == 0:
+        return (
+            "每个适用环节的关键系统均在日常使用",
+            "A key system in routine use in every link that applies",
+        )
     zh, en = metric_name(metric, names)
     count = metric in COUNT_METRICS
     op_zh, op_en = (_COUNT_OPS if count else _SCORE_OPS).get(op, (op, op))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from scoring.spec import (
     ASPECTS,
+    DERIVED,
     EVIDENCE,
     LINKS,
     MULTI,
@@ -28,7 +29,10 @@ from scoring.spec import (
 )
 
 # The engine's vocabulary is the one the files are checked against.
-QUESTION_TYPES = (SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE)
+QUESTION_TYPES = (SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE, DERIVED)
+#: Years an assessment can be about; ``valid_from`` years lie in this range.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+ValidFrom = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
 
 Link = Literal["rd", "production", "management", "marketing"]
 Aspect = Literal["infrastructure", "integration", "collaboration", "competitiveness"]
@@ -60,6 +64,10 @@ class Option(Strict):
     text: I18n
     score: float = Field(default=0.0, ge=0, le=1)
     exclusive: bool = False
+    # The first assessment year this rung can be chosen in (it describes something that did not
+    # exist before); for earlier years it is not offered and the ladder is rescaled to the best
+    # rung offered then.
+    valid_from: ValidFrom | None = None
 
     @field_validator("id")
     @classmethod
@@ -77,15 +85,19 @@ class Condition(Strict):
     any_of: list[str] | None = None
     includes: str | None = None
     at_least: float | None = None
+    at_most: float | None = None
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        given = [
-            k for k in ("equals", "any_of", "includes", "at_least") if getattr(self, k) is not None
-        ]
+        given = [k for k in CONDITION_TESTS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a condition needs exactly one of equals, any_of, includes, at_least")
+            raise ValueError(
+                "a condition needs exactly one of equals, any_of, includes, at_least, at_most"
+            )
         return self
+
+
+CONDITION_TESTS = ("equals", "any_of", "includes", "at_least", "at_most")
 
 
 class KeySystem(Strict):
@@ -138,6 +150,8 @@ class QuestionBase(Strict):
     scored: bool = True
     weight: float = Field(default=1.0, gt=0)
     show_if: list[Condition] = Field(default_factory=list)
+    # The first assessment year the question is asked in; earlier years neither ask nor score it.
+    valid_from: ValidFrom | None = None
 
     @field_validator("id")
     @classmethod
@@ -178,7 +192,10 @@ class SingleChoice(QuestionBase):
         scores = [o.score for o in self.options]
         if self.scored and (min(scores) != 0 or max(scores) != 1):
             raise ValueError("a scored ladder needs a worst option scoring 0 and a best scoring 1")
+        _check_valid_from(self.options, self.scored)
         if self.key_system is not None:
+            if any(o.valid_from for o in self.options):
+                raise ValueError("a key-system ladder offers every rung in every year")
             if not self.link:
                 raise ValueError("a key-system question belongs to a link")
             if not self.scored:
@@ -205,6 +222,7 @@ class MultipleChoice(QuestionBase):
                 raise ValueError("option scores must add up to at least 1 (the sum is capped at 1)")
         if any(o.exclusive and o.score != 0 for o in self.options):
             raise ValueError("an exclusive option ('none of these') scores 0")
+        _check_valid_from(self.options, self.scored)
         return self
 
 
@@ -223,7 +241,7 @@ class Percentage(QuestionBase):
 class Number(QuestionBase):
     type: Literal["number"]
     unit: I18n
-    min: float = 0
+    min: float = 0.0
     max: float
     curve: Curve
 
@@ -282,10 +300,79 @@ class Evidence(QuestionBase):
         return self
 
 
+class Formula(Strict):
+    """How a derived value is computed from earlier answers: exactly one of the forms below.
+
+    Operands are question ids (of number, percentage, ratio or derived questions) or nested
+    formulas. ``ratio`` is [numerator, denominator] times ``scale``; ``mean`` averages the
+    operands that are answered; the others need every operand.
+    """
+
+    ratio: list[str | Formula] | None = Field(default=None, min_length=2, max_length=2)
+    scale: float = Field(default=1.0, gt=0)
+    sum: list[str | Formula] | None = Field(default=None, min_length=2)
+    mean: list[str | Formula] | None = Field(default=None, min_length=2)
+    min: list[str | Formula] | None = Field(default=None, min_length=2)
+    max: list[str | Formula] | None = Field(default=None, min_length=2)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Formula:
+        given = [k for k in FORMULA_OPS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a formula needs exactly one of ratio, sum, mean, min, max")
+        if self.scale != 1.0 and given[0] != "ratio":
+            raise ValueError("scale belongs to a ratio")
+        return self
+
+    @property
+    def op(self) -> str:
+        return next(k for k in FORMULA_OPS if getattr(self, k) is not None)
+
+    @property
+    def operands(self) -> list[str | Formula]:
+        return list(getattr(self, self.op))
+
+    def inputs(self) -> list[str]:
+        """Every question id the formula reads, nested formulas included."""
+        out: list[str] = []
+        for x in self.operands:
+            out.extend([x] if isinstance(x, str) else x.inputs())
+        return out
+
+
+FORMULA_OPS = ("ratio", "sum", "mean", "min", "max")
+
+
+class Derived(QuestionBase):
+    """A value computed from other answers (a sum, a ratio …), shown read only, scored once."""
+
+    type: Literal["derived"]
+    formula: Formula
+    unit: I18n
+    curve: Curve | None = None
+
+    @model_validator(mode="after")
+    def _derived(self) -> Derived:
+        if self.allow_na:
+            raise ValueError("a derived value is never N/A itself: its inputs may be")
+        if self.scored and self.curve is None:
+            raise ValueError("a scored derived value needs a curve")
+        return self
+
+
 Question = Annotated[
-    SingleChoice | MultipleChoice | Percentage | Number | Ratio | YesNo | Text | Evidence,
+    SingleChoice | MultipleChoice | Percentage | Number | Ratio | YesNo | Text | Evidence | Derived,
     Field(discriminator="type"),
 ]
+
+
+def _check_valid_from(options: list[Option], scored: bool) -> None:
+    if not scored or not any(o.valid_from for o in options):
+        return
+    if not any(o.score > 0 for o in options if o.valid_from is None):
+        raise ValueError(
+            "an option scoring more than 0 must be offered in every year (valid_from on the rest)"
+        )
 
 
 def _check_option_ids(options: list[Option]) -> None:
@@ -306,6 +393,8 @@ class CoreFile(Strict):
     kind: Literal["core"]
     id: Literal["core"]
     version: int = Field(ge=1)
+    # A draft is being written: it need not be locked and no new assessment starts on it.
+    draft: bool = False
     title: I18n
     sections: list[Section] = Field(min_length=1)
 
@@ -329,21 +418,58 @@ class SectorInfo(Strict):
         return v
 
 
+class Check(Strict):
+    """Answers that must agree. When every ``when`` clause holds, every ``expect`` clause on an
+    answered, shown question must hold too; otherwise the check fails and raises a flag for the
+    reviewer. With ``confirms_key`` the ``when`` question is a key system, and a failed check
+    means that key system does not count as in use."""
+
+    id: str
+    when: list[Condition] = Field(min_length=1)
+    expect: list[Condition] = Field(min_length=1)
+    confirms_key: bool = False
+    message: I18n
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError("check id must be lower-case words joined by dots")
+        return v
+
+
+class Replacement(Strict):
+    """A core question this sector asks in its own, more specific way and so leaves out."""
+
+    core: str
+    by: str | None = None
+    reason: I18n
+
+
 class ModuleFile(Strict):
     """A sector module: pins the core and methodology versions it composes with."""
 
     kind: Literal["module"]
     sector: SectorInfo
     version: int = Field(ge=1)
+    draft: bool = False
     core_version: int = Field(ge=1)
     methodology_version: int = Field(ge=1)
     title: I18n
+    replaces_core: list[Replacement] = Field(default_factory=list)
     sections: list[Section] = Field(min_length=1)
+    checks: list[Check] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _whole(self) -> ModuleFile:
         # References to core questions are checked once the module is composed with its core.
         check_questions(self.sections, external_refs=True)
+        ids = [c.id for c in self.checks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("check ids must be unique")
+        cores = [r.core for r in self.replaces_core]
+        if len(set(cores)) != len(cores):
+            raise ValueError("a core question is replaced once")
         return self
 
 
@@ -373,17 +499,40 @@ def check_questions(sections: list[Section], external_refs: bool = False) -> Non
                 if external_refs and c.question not in seen and c.question not in local_ids:
                     continue
                 problems.extend(_check_condition(q, c, seen))
+            if isinstance(q, Derived):
+                for ref in q.formula.inputs():
+                    if external_refs and ref not in seen and ref not in local_ids:
+                        continue
+                    problems.extend(_check_operand(q, ref, seen))
             seen[q.id] = q
     if problems:
         raise ValueError("; ".join(problems))
 
 
-def _check_condition(q: QuestionBase, c: Condition, earlier: dict[str, QuestionBase]) -> list[str]:
+NUMERIC_TYPES = ("percentage", "number", "ratio", "derived")
+
+
+def _check_operand(q: Derived, ref_id: str, earlier: dict[str, QuestionBase]) -> list[str]:
+    ref = earlier.get(ref_id)
+    if ref is None:
+        return [f"{q.id}: the formula reads {ref_id!r}, which is not an earlier question"]
+    if getattr(ref, "type", "") not in NUMERIC_TYPES:
+        return [f"{q.id}: the formula reads {ref_id}, which is not a number"]
+    if q.is_scored and ref.is_scored:
+        return [
+            f"{q.id}: reads the scored {ref_id}; a thing is scored once (make the input unscored)"
+        ]
+    return []
+
+
+def _check_condition(
+    q: QuestionBase, c: Condition, earlier: dict[str, QuestionBase], *, gate: bool = True
+) -> list[str]:
     ref = earlier.get(c.question)
     if ref is None:
         return [f"{q.id}: show_if refers to {c.question!r}, which is not an earlier question"]
     out: list[str] = []
-    if q.is_scored and ref.is_scored:
+    if gate and q.is_scored and ref.is_scored:
         # A scored answer must never change which other scored questions count; otherwise
         # raising one answer could lower the level by bringing new zeros into the denominator.
         out.append(f"{q.id}: a scored question may only depend on unscored (context) questions")
@@ -403,8 +552,9 @@ def _check_condition(q: QuestionBase, c: Condition, earlier: dict[str, QuestionB
             out.append(f"{q.id}: show_if any_of names options {ref.id} does not offer")
     if c.includes is not None and (kind != "multiple_choice" or c.includes not in option_ids):
         out.append(f"{q.id}: 'includes' needs a multiple-choice question and one of its options")
-    if c.at_least is not None and kind not in ("percentage", "number", "ratio"):
-        out.append(f"{q.id}: 'at_least' works on numeric questions, not {kind}")
+    for test in ("at_least", "at_most"):
+        if getattr(c, test) is not None and kind not in NUMERIC_TYPES:
+            out.append(f"{q.id}: '{test}' works on numeric questions, not {kind}")
     return out
 
 
@@ -420,6 +570,10 @@ class AspectDef(Strict):
 class LinkDef(Strict):
     id: Link
     name: I18n
+    # The link applies to a firm only when all these clauses on (unscored) context questions
+    # hold; otherwise none of its questions is asked or scored and the stage and adoption rules
+    # count the links that apply.
+    applies_if: list[Condition] = Field(default_factory=list)
 
 
 class LinkWeights(Strict):
@@ -431,7 +585,7 @@ class LinkWeights(Strict):
 
 Metric = str
 METRIC_RE = re.compile(
-    r"^(overall|min_link|it_links|missing_required|"
+    r"^(overall|min_link|it_links|missing_required|applicable_links|links_without_it|"
     r"link\.(rd|production|management|marketing)|"
     r"aspect\.(infrastructure|single_app|integration|collaboration|competitiveness))$"
 )
@@ -448,7 +602,7 @@ class RuleCondition(Strict):
         if not METRIC_RE.match(v):
             raise ValueError(
                 "metric must be overall, min_link, it_links, missing_required, "
-                "link.<link id> or aspect.<aspect id>"
+                "applicable_links, links_without_it, link.<link id> or aspect.<aspect id>"
             )
         return v
 
@@ -483,6 +637,9 @@ class StageConfig(Strict):
 
 class Adoption(Strict):
     min_links: int = Field(ge=1, le=4)
+    # A key system counts as in use only in a link scoring at least this much: a system in
+    # routine use in a link whose other answers are at the bottom is not credible.
+    min_link_level: float = Field(default=0.0, ge=0, le=100)
 
 
 class Reference(Strict):
@@ -499,8 +656,18 @@ class NationalIndicator(Strict):
     id: str
     name: I18n
     question: str
-    measure: Literal["share_at_least", "share_yes", "share_includes", "mean"]
+    measure: Literal["share_at_least", "share_yes", "share_includes", "share_all", "mean"]
     threshold: str | None = None
+    # share_all: the options that must all be chosen (a multiple choice).
+    all_of: list[str] | None = None
+    # What the indicator means, where the definition comes from, and which firms it covers
+    # (``link``: only firms to which that link applies, e.g. production for NC rates).
+    definition: I18n | None = None
+    source: str | None = None
+    link: Link | None = None
+    # Which firms the indicator covers, as clauses on context questions (e.g. only industrial
+    # firms, as the national caliber 全部工业企业 is): the others are left out of it.
+    firms: list[Condition] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -508,6 +675,8 @@ class NationalIndicator(Strict):
         needs = self.measure in ("share_at_least", "share_includes")
         if needs != (self.threshold is not None):
             raise ValueError(f"measure {self.measure} {'needs' if needs else 'takes no'} threshold")
+        if (self.measure == "share_all") != bool(self.all_of):
+            raise ValueError("all_of goes with (and only with) measure share_all")
         return self
 
 
@@ -515,6 +684,7 @@ class MethodologyFile(Strict):
     kind: Literal["methodology"]
     id: str
     version: int = Field(ge=1)
+    draft: bool = False
     title: I18n
     note: I18n
     aspects: list[AspectDef]
@@ -523,8 +693,13 @@ class MethodologyFile(Strict):
     # whole catalog (assess.catalog), since the sectors are the module folders.
     link_weights: dict[SectorId, LinkWeights]
     it_adoption: Adoption
+    # N/A answers, and context answers that leave scored questions out (a "no" that hides them,
+    # a link that does not apply), need a reason and are listed for the certifier.
+    reasons_required: bool = False
     stages: StageConfig
     national_indicators: list[NationalIndicator] = Field(default_factory=list)
+    # The national level (发展水平) and this product's level are on different calibers: these
+    # figures are shown as context with their caliber, never drawn on this product's scale.
     level_references: list[Reference] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.spec import (
+    DERIVED,
     EVIDENCE,
     MULTI,
     NUMBER,
@@ -114,6 +115,7 @@ def _as_written(x: float) -> str:
     The shortest text that reads back as the same float, so a value just past a bound never
     shows as the bound itself.
     """
+    x = float(x)  # a bound from a file may be an int
     if x.is_integer() and abs(x) < 1e16:
         return str(int(x))
     return repr(float(x))
@@ -141,6 +143,13 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
     """Encode one answer: (value, is_na, error). ``None`` means unanswered."""
     if value is None:
         return math.nan, False, None
+    if q.kind == DERIVED:
+        return _fail(
+            q.id,
+            "derived",
+            "本题由其他答案自动计算，不能直接填写",
+            "this value is computed from other answers and cannot be entered",
+        )
     if isinstance(value, str) and value == NA and q.kind not in (TEXT, EVIDENCE):
         if not q.allow_na:
             return _fail(
@@ -160,6 +169,8 @@ def encode_value(q: Question, value: Any) -> tuple[float, bool, AnswerError | No
             )
         if value not in q.options:
             return math.nan, False, _unknown_option(q, value)
+        if q.options.index(value) in q.withheld:
+            return math.nan, False, _withheld_option(q, value)
         return float(q.options.index(value)), False, None
     if q.kind == MULTI:
         return _encode_multi(q, value)
@@ -211,6 +222,15 @@ def _unknown_option(q: Question, value: str) -> AnswerError:
     )
 
 
+def _withheld_option(q: Question, value: str) -> AnswerError:
+    return _err(
+        q.id,
+        "option_not_yet_valid",
+        f"选项 {value!r} 描述的做法在本评估年度尚不存在，不能选择",
+        f"option {value!r} describes something that did not exist yet in the assessment year",
+    )
+
+
 def _encode_multi(q: Question, value: Any) -> tuple[float, bool, AnswerError | None]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return _fail(
@@ -228,6 +248,8 @@ def _encode_multi(q: Question, value: Any) -> tuple[float, bool, AnswerError | N
     for v in value:
         if v not in q.options:
             return math.nan, False, _unknown_option(q, v)
+        if q.options.index(v) in q.withheld:
+            return math.nan, False, _withheld_option(q, v)
     idx = [q.options.index(v) for v in value]
     if len(idx) > 1 and any(q.exclusive[i] for i in idx):
         return _fail(

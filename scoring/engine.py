@@ -25,14 +25,16 @@ from threadpoolctl import threadpool_limits
 from scoring.answers import AnswerArrays, encode_frame
 from scoring.spec import (
     ASPECTS,
+    CURVE_KINDS,
     GROUPS,
     LINKS,
     METRICS,
     MULTI,
-    NUMERIC_KINDS,
     SINGLE,
     YESNO,
+    Check,
     Clause,
+    Formula,
     Question,
     Spec,
     SpecArrays,
@@ -59,6 +61,7 @@ class Evaluation:
     aspects: np.ndarray  # (N, 5)
     it_links: np.ndarray  # (N, 4) bool
     missing: np.ndarray  # (N,) count of missing required answers
+    applicable: np.ndarray  # (N,) links that apply (with at least one applicable question)
     min_link: np.ndarray  # (N,) lowest defined link score (NaN when none is defined)
     it_count: np.ndarray  # (N,) links with a key system in use
     rule_held: np.ndarray  # (N, R) bool: each stage rule's verdict
@@ -73,7 +76,16 @@ class Evaluation:
     @cached_property
     def metrics(self) -> np.ndarray:
         """(N, len(METRICS)): what the stage rules test, built only when someone asks."""
-        parts = [self.overall, self.links, self.aspects, self.min_link, self.it_count, self.missing]
+        parts = [
+            self.overall,
+            self.links,
+            self.aspects,
+            self.min_link,
+            self.it_count,
+            self.missing,
+            self.applicable,
+            self.applicable - self.it_count,
+        ]
         return np.column_stack(parts)
 
 
@@ -103,7 +115,7 @@ def column_score(q: Question, x: np.ndarray) -> np.ndarray:
         scores = np.where(safe > 0, q.score_yes, q.score_no)
     elif q.kind == MULTI:
         scores = _option_sum(safe.astype(np.int64), q.option_scores)
-    elif q.kind in NUMERIC_KINDS:
+    elif q.kind in CURVE_KINDS:
         scores = np.interp(safe, q.curve_x, q.curve_y)
     else:  # pragma: no cover - compile only scores the kinds above
         raise ValueError(q.kind)
@@ -121,15 +133,21 @@ def visibility(spec: Spec, values: np.ndarray, na: np.ndarray) -> np.ndarray:
 def _shown(spec: Spec, values: np.ndarray, na: np.ndarray) -> dict[int, np.ndarray]:
     """Column → (N,) bool, for the questions that have show_if clauses (all must hold).
 
-    A clause on a question that is itself hidden does not hold, so hiding cascades.
+    A clause on a question that is itself hidden does not hold, so hiding cascades. A derived
+    value whose inputs are all gated is shown while at least one of them is.
     """
     out: dict[int, np.ndarray] = {}
     for col in spec.arrays.gated_cols:
+        q = spec.questions[col]
         shown = np.ones(values.shape[0], dtype=bool)
-        for clause in spec.questions[col].show_if:
+        for clause in q.show_if:
             shown &= _clause(clause, values, na)
             if clause.column in out:
                 shown &= out[clause.column]
+        inputs = q.formula.columns() if q.formula is not None else ()
+        if inputs and all(c in out for c in inputs):
+            # A derived value whose inputs are all hidden is not applicable, not a zero.
+            shown &= np.logical_or.reduce([out[c] for c in inputs])
         out[col] = shown
     return out
 
@@ -146,9 +164,85 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
         hit = (np.where(given, x, 0).astype(np.int64) >> c.options[0]) & 1 == 1
     elif c.test == "at_least":
         hit = safe >= (c.threshold if c.threshold is not None else np.inf)
+    elif c.test == "never":  # an item not valid yet in the assessment year
+        hit = np.zeros(len(x), dtype=bool)
+    elif c.test == "at_most":
+        hit = np.where(given, x, np.inf) <= (c.threshold if c.threshold is not None else -np.inf)
     else:  # pragma: no cover - compile rejects other tests
         raise ValueError(c.test)
     return given & hit
+
+
+def apply_formulas(spec: Spec, values: np.ndarray, na: np.ndarray) -> None:
+    """Write every derived column of ``values`` (N, I) from its formula, in place.
+
+    An operand that is hidden or N/A counts as unanswered. Derived columns come after their
+    inputs, so one pass in questionnaire order suffices.
+    """
+    shown = _shown(spec, values, na)
+    for col in spec.arrays.derived:
+        formula = spec.questions[col].formula
+        assert formula is not None
+        values[:, col] = _formula(formula, values, shown)
+
+
+def _formula(f: Formula, values: np.ndarray, shown: dict[int, np.ndarray]) -> np.ndarray:
+    parts = []
+    for x in f.operands:
+        if isinstance(x, Formula):
+            parts.append(_formula(x, values, shown))
+        else:
+            parts.append(np.where(shown[x], values[:, x], np.nan) if x in shown else values[:, x])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if f.op == "ratio":
+            num, den = parts
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0) * f.scale, np.nan)
+        stack = np.vstack(parts)
+        if f.op == "sum":
+            return stack.sum(axis=0)  # NaN when any operand is empty
+        if f.op == "min":
+            return stack.min(axis=0)
+        if f.op == "max":
+            return stack.max(axis=0)
+        if f.op == "mean":
+            given = ~np.isnan(stack)
+            count = given.sum(axis=0)
+            total = np.where(given, stack, 0.0).sum(axis=0)
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    raise ValueError(f"unknown formula op {f.op!r}")  # pragma: no cover - compile checks ops
+
+
+def check_failures(
+    spec: Spec, values: np.ndarray, na: np.ndarray, shown: dict[int, np.ndarray] | None = None
+) -> np.ndarray:
+    """(N, C) bool: which of the spec's checks fail for each assessment.
+
+    A check fails when all its ``when`` clauses hold (on shown questions) and an ``expect``
+    clause does not hold on an answered, shown, applicable question.
+    """
+    if shown is None:
+        shown = _shown(spec, values, na)
+    out = np.zeros((values.shape[0], len(spec.checks)), dtype=bool)
+    for k, check in enumerate(spec.checks):
+        out[:, k] = _check_fails(check, values, na, shown)
+    return out
+
+
+def _check_fails(
+    check: Check, values: np.ndarray, na: np.ndarray, shown: dict[int, np.ndarray]
+) -> np.ndarray:
+    applies = np.ones(values.shape[0], dtype=bool)
+    for c in check.when:
+        applies &= _clause(c, values, na)
+        if c.column in shown:
+            applies &= shown[c.column]
+    broken = np.zeros(values.shape[0], dtype=bool)
+    for c in check.expect:
+        answered = ~np.isnan(values[:, c.column]) & ~na[:, c.column]
+        if c.column in shown:
+            answered &= shown[c.column]
+        broken |= answered & ~_clause(c, values, na)
+    return applies & broken
 
 
 def _option_sum(mask: np.ndarray, option_scores: tuple[float, ...]) -> np.ndarray:
@@ -257,6 +351,8 @@ def evaluate(
     """
     a = spec.arrays
     values, na = answers.values, answers.na
+    if a.derived:
+        apply_formulas(spec, values, na)  # in place, derived columns only: repeating is harmless
     n = answers.n
     group_sum = np.empty((len(GROUPS), n))  # one row per group: see _combine
     group_den = np.empty((len(GROUPS), n))
@@ -340,6 +436,14 @@ def _chunk(
         keys = work.keys[:m]
         np.take(values, a.key_cols, axis=1, out=keys)
         np.copyto(keys, keys >= a.key_thresholds)  # NaN compares False
+        if a.gated_cols:
+            keys *= mask[:, a.key_cols]  # a key system counts only where its link applies
+        if spec.checks:
+            fails = check_failures(spec, values, na, shown if a.gated_cols else {})
+            for k, check in enumerate(spec.checks):
+                if check.key_column is not None:
+                    j = int(np.searchsorted(a.key_cols, check.key_column))
+                    keys[:, j] *= ~fails[:, k]  # contradicted by the module's own answers
         np.greater(np.matmul(keys, a.key_links, out=work.key_links[:m]), 0.0, out=it_links)
         np.sum(it_links, axis=1, out=it_count)
     else:
@@ -387,7 +491,21 @@ def _combine(spec, group_num, group_den, missing, it_links, it_count) -> Evaluat
     min_link = links_t[0].copy()
     for row in links_t[1:]:
         np.fmin(min_link, row, out=min_link)  # fmin skips NaN; all-NaN stays NaN
-    rows = [overall, *links_t, *aspects_t, min_link, it_count, missing]  # in METRICS order
+    applicable = (~np.isnan(links_t)).sum(axis=0).astype(float)
+    if spec.min_link_level > 0:
+        # A key system in routine use counts only in a link that scores at least the level.
+        it_links &= (links_t >= spec.min_link_level).T  # NaN compares False
+        it_count = it_links.sum(axis=1).astype(float)
+    rows = [
+        overall,
+        *links_t,
+        *aspects_t,
+        min_link,
+        it_count,
+        missing,
+        applicable,
+        applicable - it_count,
+    ]  # in METRICS order
     held_t = np.ones((len(spec.stage_rules), n), dtype=bool)
     for r, rule in enumerate(spec.stage_rules):
         for c in rule.conditions:
@@ -401,6 +519,7 @@ def _combine(spec, group_num, group_den, missing, it_links, it_count) -> Evaluat
         aspects=aspects_t.T,
         it_links=it_links,
         missing=missing,
+        applicable=applicable,
         min_link=min_link,
         it_count=it_count,
         rule_held=held_t.T,

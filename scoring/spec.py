@@ -35,7 +35,7 @@ STAGES: tuple[str, ...] = (
     "innovation",
 )
 
-SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE = (
+SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE, DERIVED = (
     "single_choice",
     "multiple_choice",
     "percentage",
@@ -44,8 +44,12 @@ SINGLE, MULTI, PERCENT, NUMBER, RATIO, YESNO, TEXT, EVIDENCE = (
     "yes_no",
     "text",
     "evidence",
+    "derived",
 )
+#: Kinds a respondent types a number into.
 NUMERIC_KINDS = (PERCENT, NUMBER, RATIO)
+#: Kinds scored through a piecewise-linear curve: the typed numbers and derived values.
+CURVE_KINDS = (*NUMERIC_KINDS, DERIVED)
 #: Metrics a stage rule may test, in the column order of the metrics matrix.
 METRICS: tuple[str, ...] = (
     "overall",
@@ -54,6 +58,8 @@ METRICS: tuple[str, ...] = (
     "min_link",
     "it_links",
     "missing_required",
+    "applicable_links",
+    "links_without_it",
 )
 
 
@@ -62,10 +68,43 @@ class Clause:
     """One show_if test on an earlier column. ``options`` are option indices."""
 
     column: int
-    test: str  # equals | any_of | includes | at_least
+    test: str  # equals | any_of | includes | at_least | at_most
     options: tuple[int, ...] = ()
     flag: bool | None = None
     threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A derived value's formula: ``op`` over ``operands``, each a column or a nested formula.
+
+    ratio: operands[0] / operands[1] × scale (empty when the denominator is 0); sum, min, max:
+    over every operand (empty when one is empty); mean: over the answered operands.
+    """
+
+    op: str
+    operands: tuple[int | Formula, ...]
+    scale: float = 1.0
+
+    def columns(self) -> tuple[int, ...]:
+        out: list[int] = []
+        for x in self.operands:
+            out.extend([x] if isinstance(x, int) else x.columns())
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Answers that must agree: when every ``when`` clause holds, every ``expect`` clause on an
+    answered, shown question must hold, or the check fails. ``key_column`` is set when a failed
+    check means that key system does not count as in use."""
+
+    id: str
+    when: tuple[Clause, ...]
+    expect: tuple[Clause, ...]
+    key_column: int | None
+    message_zh: str
+    message_en: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +133,9 @@ class Question:
     show_if: tuple[Clause, ...] = ()
     score_yes: float = 1.0
     score_no: float = 0.0
+    formula: Formula | None = None
+    #: Options not offered in the assessment year this spec is for (valid from a later year).
+    withheld: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +165,16 @@ class Spec:
     stage_rules: tuple[StageRule, ...]
     stage_ladder: tuple[str, ...]
     stage_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
+    #: A key system counts as in use only in a link scoring at least this much.
+    min_link_level: float = 0.0
+    #: The assessment years this spec scores (the questionnaire's items valid in them), as
+    #: (first, last); None for no limit.
+    years: tuple[int | None, int | None] = (None, None)
+    #: N/A answers and exemptions need a reason and are listed for the reviewer.
+    reasons_required: bool = False
+    #: Context questions that decide whether a link applies.
+    link_gates: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.questions]
@@ -215,6 +267,7 @@ class SpecArrays:
     multi: MultiBlock
     gated_cols: tuple[int, ...]
     gated_scored: tuple[int, ...]  # scored questions with show_if
+    derived: tuple[int, ...]  # derived columns, in questionnaire order (inputs come first)
     key_cols: np.ndarray
     key_thresholds: np.ndarray
     key_links: np.ndarray  # (K, 4) float, 1 where key system k belongs to link l
@@ -250,7 +303,7 @@ class SpecArrays:
             flat.extend(q.option_scores if q.kind == SINGLE else (q.score_no, q.score_yes))
         off = np.array(offsets, dtype=float)
         lookup = LookupBlock(lookup_cols, membership[lookup_cols], off, off - 1.0, np.array(flat))
-        numeric_cols = cols(NUMERIC_KINDS)
+        numeric_cols = cols(CURVE_KINDS)
         seg_cols, knots, widths, seg_rows = [], [], [], []
         for i in numeric_cols:
             cx, cy = qs[i].curve_x, qs[i].curve_y
@@ -277,6 +330,12 @@ class SpecArrays:
             tuple(_subset_sums(qs[i]) for i in multi_cols),
             tuple(qs[i].option_scores for i in multi_cols),
         )
+        # A question is gated by its show_if clauses; a derived value also when every input is
+        # gated: it is shown only while one of them is (see engine._shown).
+        gated: set[int] = set()
+        for i, q in enumerate(qs):
+            if q.show_if or (q.formula is not None and set(q.formula.columns()) <= gated):
+                gated.add(i)
         keys = [i for i, q in enumerate(qs) if q.key_in_use is not None]
         key_links = np.zeros((len(keys), len(LINKS)))
         for k, i in enumerate(keys):
@@ -291,8 +350,9 @@ class SpecArrays:
             lookup=lookup,
             numeric=numeric,
             multi=multi,
-            gated_cols=tuple(i for i, q in enumerate(qs) if q.show_if),
-            gated_scored=tuple(i for i, q in enumerate(qs) if q.show_if and q.scored),
+            gated_cols=tuple(i for i in range(n) if i in gated),
+            gated_scored=tuple(i for i in range(n) if i in gated and qs[i].scored),
+            derived=tuple(i for i, q in enumerate(qs) if q.formula is not None),
             key_cols=np.array(keys, dtype=np.intp),
             key_thresholds=np.array([qs[i].key_in_use for i in keys], dtype=float),
             key_links=key_links,

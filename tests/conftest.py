@@ -69,7 +69,40 @@ def extreme_answers(spec: Spec, best: bool, seed: int = 0) -> dict[str, Any]:
         v = extreme_value(q, best) if q.scored else context_value(q, rng)
         if v is not None:
             out[q.id] = v
+    for q in spec.questions:
+        if q.formula is not None and q.scored:
+            target = q.curve_x[q.curve_y.index(1.0 if best else 0.0)]
+            derived_inputs(spec, q.formula, target, out)
+    for q in spec.questions:  # numbers nothing above needed: any valid value
+        if not q.scored and q.kind == "number" and q.id not in out:
+            out[q.id] = max(q.lower or 0.0, 1.0)
+        elif not q.scored and q.kind == "percentage" and q.id not in out:
+            out[q.id] = 50.0
     return out
+
+
+def derived_inputs(spec: Spec, f: Any, target: float, out: dict[str, Any]) -> None:
+    """Answer the inputs of a derived value so that it comes out at ``target``."""
+    qid = [x.id for x in spec.questions]
+    ops = f.operands
+    if f.op == "ratio" and isinstance(ops[1], int):
+        den = qid[ops[1]]
+        out.setdefault(den, 100.0)
+        out[qid[ops[0]]] = target * float(out[den]) / f.scale
+    elif f.op == "ratio":  # a share of a sum the numerator is part of: a / (a + b + …)
+        share = min(target / f.scale, 1.0)
+        others = [x for x in ops[1].operands if x != ops[0]]
+        out[qid[ops[0]]] = 1000.0 * share
+        for x in others:
+            out[qid[x]] = 1000.0 * (1 - share) / len(others)
+    elif f.op == "sum":
+        out[qid[ops[0]]] = target
+        for x in ops[1:]:
+            out[qid[x]] = 0.0
+    else:  # mean, min, max: every operand at the target
+        for x in ops:
+            if not spec.questions[x].scored:
+                out[qid[x]] = target
 
 
 @st.composite

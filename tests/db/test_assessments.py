@@ -232,6 +232,36 @@ def test_copy_from_last_year_prefills_answers_and_comments(engine):
         assert svc.card_of(s, new).overall == pytest.approx(svc.card_of(s, old).overall)
 
 
+def test_copy_from_a_version_1_year_carries_same_questions_and_lists_the_rest(engine):
+    with Session(engine) as s:
+        ent = factories.enterprise(s)
+        old = svc.start_assessment(s, ent, 2019, by_user=None)
+        _fill(s, old, EXAMPLE)
+        svc.save_answer(s, old, "core.infra.strategy", "D", "沿用", base_version=1, by_user=None)
+        new = svc.start_assessment(s, ent, 2020, by_user=None, copy_last_year=True, version=2)
+        s.commit()
+        assert (new.questionnaire_version, old.questionnaire_version) == (2, 1)
+        copied = svc.answers_of(s, new)
+        v2 = svc.spec_of(new)
+        # Only questions both versions ask under one id, with answers version 2 takes.
+        assert set(copied) <= set(EXAMPLE) & set(v2.index)
+        assert copied["core.infra.strategy"].value == "D"
+        assert copied["core.infra.strategy"].comment == "沿用"
+        assert "core.prod.control_system" not in copied  # a five-rung ladder in version 1
+        change = svc.version_change(s, new)
+        assert change is not None
+        assert (change.previous_year, change.previous_version, change.version) == (2019, 1, 2)
+        assert change.carried == len(copied)
+        for qid in ("core.ctx.production", "core.prod.control_execution", "core.mgmt.erp_system"):
+            assert qid in change.to_answer
+        assert not set(change.to_answer) & set(copied)
+        assert not any(v2.questions[v2.index[q]].formula for q in change.to_answer)
+        # Answering one takes it off the list; a year on the same version has no notice.
+        svc.save_answer(s, new, "core.ctx.production", "own", "", base_version=0, by_user=None)
+        assert "core.ctx.production" not in svc.version_change(s, new).to_answer
+        assert svc.version_change(s, old) is None
+
+
 def test_what_if_scores_proposed_answers_and_saves_nothing(engine):
     from assess.reports import what_if_of
 

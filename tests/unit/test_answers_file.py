@@ -176,3 +176,26 @@ def test_an_unlocked_version_is_read_only_as_a_draft(library):
     spec, _ = parse_answers(text, cat, draft=True)
     assert spec.version == 2
     assert parse_answers(example_text(), cat)[0].version == 1
+
+
+def test_a_year_in_the_file_scores_for_that_year(catalog, tmp_path):
+    import json as _json
+
+    from assess.answers_file import parse_answers
+
+    def spec_for_year(year):
+        doc = {"questionnaire": "petrochemicals", "version": 2, "answers": {}}
+        if year is not None:
+            doc["year"] = year
+        spec, _ = parse_answers(_json.dumps(doc), catalog, draft=True)
+        return spec
+
+    early, late = spec_for_year(2016), spec_for_year(2021)
+    assert any(q.withheld for q in early.questions)
+    assert not any(q.withheld for q in late.questions)
+    assert not any(q.withheld for q in spec_for_year(None).questions)
+    from scoring import AnswerErrors
+
+    with pytest.raises(AnswerErrors) as err:
+        spec_for_year(1899)
+    assert [e.code for e in err.value.errors] == ["wrong_year"]

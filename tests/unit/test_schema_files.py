@@ -39,6 +39,7 @@ def test_the_engine_knows_every_question_type_the_schema_allows():
         spec.YESNO,
         spec.TEXT,
         spec.EVIDENCE,
+        spec.DERIVED,
     )
     assert set(QUESTION_TYPES) == set(engine_kinds)
     union = Question.__origin__.__args__  # type: ignore[attr-defined]
@@ -123,6 +124,9 @@ def test_the_fill_page_shows_a_question_source_inside_its_help(tmp_path):
             states={},
             empty=AnswerState(),
             visible={qid},
+            withheld={},
+            derived={},
+            reasons={},
             editable=False,
             oob=False,
             status_kind="",

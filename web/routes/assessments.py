@@ -14,6 +14,7 @@ from assess.assessments import (
     answers_of,
     card_of,
     history,
+    missing_reasons,
     missing_required,
     open_years,
     raw_answers,
@@ -21,6 +22,7 @@ from assess.assessments import (
     spec_of,
     start_assessment,
     submit,
+    version_change,
     withdraw,
 )
 from assess.compile import shipped_catalog
@@ -96,6 +98,9 @@ def _board_ctx(
         "visible": b.visible,
         "progress": b.progress,
         "preview": b.preview,
+        "derived": b.derived,
+        "reasons": b.reasons,
+        "withheld": b.withheld,
         "names": names_of(a.questionnaire, a.questionnaire_version),
         "editable": Status(a.status).editable and user.role == Role.enterprise,
         "number_text": filling.number_text,
@@ -114,7 +119,13 @@ def _stored_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
 
 def _fill_ctx(db: Session, a: Assessment, user: User, section: str | None) -> dict[str, Any]:
     ctx = _stored_ctx(db, a, user)
-    return {**ctx, "history": history(db, a), "current": filling.current_section(ctx["q"], section)}
+    return {
+        **ctx,
+        "history": history(db, a),
+        "current": filling.current_section(ctx["q"], section),
+        "version_change": version_change(db, a),
+        "section_of": filling.section_of(ctx["q"]),
+    }
 
 
 @router.get("/assessments/{assessment_id}", name="fill")
@@ -198,6 +209,7 @@ def _save(
         question=qdef,
         status_kind="saved",
         version=done.saved.version,
+        comment_given=bool(done.saved.comment.strip()),
         oob=True,
         dependents=[by_id[d] for d in done.dependents],
     )
@@ -206,7 +218,7 @@ def _save(
 
 def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str, Any]:
     card = card_of(db, a)
-    missing = missing_required(spec_of(a), card)
+    missing = missing_required(spec_of(a), card) + missing_reasons(db, a, card)
     return {
         "a": a,
         "missing": filling.missing_answers(filling.questionnaire_of(a), missing),

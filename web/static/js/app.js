@@ -178,9 +178,15 @@
   window.addEventListener("hashchange", openHashTarget);
 
   // A save swaps the side list in again, rendered without knowing which section is open.
+  // An answer that now needs a reason (an N/A, an exemption) opens its reason box.
   document.addEventListener("htmx:afterSettle", function () {
     var id = openSection();
     if (id) markCurrent(id);
+    document.querySelectorAll("[data-open-reason]").forEach(function (el) {
+      var block = document.getElementById(el.getAttribute("data-open-reason"));
+      var box = block && block.querySelector("details.q-comment");
+      if (box) box.open = true;
+    });
   });
 
   // --- A ratio's result, live as the two numbers are typed ------------------------------------

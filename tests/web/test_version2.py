@@ -1,0 +1,194 @@
+"""Version 2 over HTTP: derived values shown read only and redrawn when an input is saved, rungs
+not offered before the year they apply from, reasons for N/A and exemptions (asked for, required
+to submit, shown to the certifier), and the report across a change of version."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from assess.assessments import save_answer, start_assessment, submit
+from assess.compile import compile_spec, shipped_catalog
+from assess.models import Assessment, Enterprise
+from tests.conftest import extreme_answers
+from tests.web.conftest import sign_in
+from tests.web.test_autosave import htmx
+from tests.web.test_fill_page import visible_text
+from tests.web.test_pages import EXAMPLE, fill
+
+
+def v2_assessment(engine, ent_id: int, year: int) -> int:
+    with Session(engine) as s:
+        ent = s.get(Enterprise, ent_id)
+        assert ent is not None
+        a = start_assessment(s, ent, year, by_user=None, version=2)
+        s.commit()
+        return a.id or 0
+
+
+def block(page: str, qid: str) -> str:
+    """The question's block on the page."""
+    start = page.index(f'data-question="{qid}"')
+    end = page.find('<div class="question', start)
+    return page[start : end if end > 0 else len(page)]
+
+
+def full_answers(na: str | None = None) -> dict:
+    spec = compile_spec(shipped_catalog().compose("petrochemicals", 2))
+    answers = extreme_answers(spec, best=True)
+    answers["core.ctx.production"] = "own"
+    if na:
+        answers[na] = "na"
+    return {k: v for k, v in answers.items() if spec.questions[spec.index[k]].formula is None}
+
+
+def give_reasons(engine, aid: int, *, but: str | None = None) -> None:
+    """A reason for every N/A and exemption of the assessment's answers (but one)."""
+    from assess.assessments import answers_of, card_of
+
+    with Session(engine) as s:
+        a = s.get(Assessment, aid)
+        assert a is not None
+        rows = answers_of(s, a)
+        for e in card_of(s, a).exemptions:
+            if e.question != but:
+                row = rows[e.question]
+                save_answer(
+                    s,
+                    a,
+                    e.question,
+                    row.value,
+                    "见说明文件",
+                    base_version=row.version,
+                    by_user=None,
+                )
+        s.commit()
+
+
+def na_question() -> str:
+    spec = compile_spec(shipped_catalog().compose("petrochemicals", 2))
+    return next(q.id for q in spec.questions if q.scored and q.allow_na and not q.show_if)
+
+
+def test_a_derived_value_is_read_only_and_redrawn_when_an_input_is_saved(
+    client, world, sqlite_engine
+):
+    aid = v2_assessment(sqlite_engine, world.ent_a.id, 2021)
+    token = sign_in(client, world.users["enterprise"])
+    page = client.get(f"/assessments/{aid}").text
+    derived = block(page, "core.infra.it_staff_share")
+    assert "<fieldset disabled>" in derived
+    assert 'name="value"' not in derived
+    assert "相关数据填写后自动计算" in derived
+    data = {"version": "0", "value": "200"}
+    r = client.post(
+        f"/assessments/{aid}/answers/core.ctx.employees", data=data, headers=htmx(token)
+    )
+    assert r.status_code == 200
+    data = {"version": "0", "value": "5"}
+    r = client.post(
+        f"/assessments/{aid}/answers/core.infra.it_staff_count", data=data, headers=htmx(token)
+    )
+    assert r.status_code == 200
+    assert 'data-question="core.infra.it_staff_share"' in r.text  # redrawn out of band
+    assert "= 2.5 %" in block(r.text, "core.infra.it_staff_share")
+    # Typing into it is refused with a reason.
+    r = client.post(
+        f"/assessments/{aid}/answers/core.infra.it_staff_share",
+        data={"version": "0", "value": "9"},
+        headers=htmx(token),
+    )
+    assert r.status_code == 422 and "自动计算" in r.text
+
+
+def test_rungs_are_offered_from_the_year_they_apply_from(client, world, sqlite_engine):
+    early = v2_assessment(sqlite_engine, world.ent_a.id, 2016)
+    late = v2_assessment(sqlite_engine, world.ent_a.id, 2021)
+    spec_2016 = compile_spec(shipped_catalog().compose("petrochemicals", 2), 2016)
+    q = next(x for x in spec_2016.questions if x.withheld and not x.show_if)
+    later = [q.options[i] for i in q.withheld]
+    token = sign_in(client, world.users["enterprise"])
+
+    def offered(aid: int) -> list[str]:
+        page = client.get(f"/assessments/{aid}").text
+        return re.findall(r'name="value" value="([^"]+)"', block(page, q.id))
+
+    assert offered(late) == list(q.options)
+    assert offered(early) == [o for o in q.options if o not in later]
+    r = client.post(
+        f"/assessments/{early}/answers/{q.id}",
+        data={"version": "0", "value": later[-1]},
+        headers=htmx(token),
+    )
+    assert r.status_code == 422
+    assert "尚不存在" in r.text
+
+
+def test_an_na_needs_a_reason_before_submitting_and_the_certifier_sees_it(
+    client, world, sqlite_engine
+):
+    aid = v2_assessment(sqlite_engine, world.ent_a.id, 2021)
+    qid = na_question()
+    fill(sqlite_engine, aid, full_answers(na=qid))
+    give_reasons(sqlite_engine, aid, but=qid)
+    token = sign_in(client, world.users["enterprise"])
+    page = client.get(f"/assessments/{aid}").text
+    assert "理由（必填）" in block(page, qid)
+    r = client.post(f"/assessments/{aid}/submit", data={"csrf_token": token, "pledge": "true"})
+    assert r.status_code == 422
+    assert 'data-code="missing_reason"' in r.text
+    assert "需说明理由" in visible_text(r.text)
+    with Session(sqlite_engine) as s:
+        a = s.get(Assessment, aid)
+        assert a is not None
+        save_answer(s, a, qid, "na", "本厂无此装置，见环评批复", base_version=1, by_user=None)
+        s.commit()
+    r = client.post(f"/assessments/{aid}/submit", data={"csrf_token": token, "pledge": "true"})
+    assert r.status_code == 303, r.text
+    report = client.get(f"/assessments/{aid}/report").text
+    text = visible_text(report)
+    assert "需评审复核的答案" in text
+    assert "本厂无此装置，见环评批复" in text
+    assert "若相关题目按 0 分计入而非不计" in text
+
+
+def test_the_report_marks_the_year_the_version_changed(client, world, sqlite_engine):
+    with Session(sqlite_engine) as s:
+        ent = s.get(Enterprise, world.ent_a.id)
+        assert ent is not None
+        old = start_assessment(s, ent, 2019, by_user=None)
+        s.commit()
+        old_id = old.id or 0
+    fill(sqlite_engine, old_id, EXAMPLE)
+    new_id = v2_assessment(sqlite_engine, world.ent_a.id, 2021)
+    fill(sqlite_engine, new_id, full_answers())
+    give_reasons(sqlite_engine, new_id)
+    with Session(sqlite_engine) as s:
+        for aid in (old_id, new_id):
+            a = s.get(Assessment, aid)
+            assert a is not None
+            submit(s, a, pledge=True, by_user=None)
+        s.commit()
+    sign_in(client, world.users["enterprise"])
+    text = visible_text(client.get(f"/assessments/{new_id}/report").text)
+    assert "自 2021 年起使用第 2 版问卷" in text
+    assert "第1版" in text and "第2版" in text
+    assert "国家评估体系口径" in text and "不能逐分比较" in text
+
+
+def test_the_fill_page_lists_what_a_new_version_asks_anew(client, world, sqlite_engine):
+    fill(sqlite_engine, world.a_draft.id, EXAMPLE)  # 2020, on version 1
+    with Session(sqlite_engine) as s:
+        ent = s.get(Enterprise, world.ent_a.id)
+        assert ent is not None
+        new = start_assessment(s, ent, 2021, by_user=None, copy_last_year=True, version=2)
+        s.commit()
+        new_id = new.id or 0
+    sign_in(client, world.users["enterprise"])
+    page = client.get(f"/assessments/{new_id}").text
+    text = visible_text(page)
+    m = re.search(r"2020 年使用第 1 版问卷。已带入 (\d+) 个", text)
+    assert m and int(m.group(1)) > 20, text[:600]
+    notice = page[page.index('class="notice version-change"') :]
+    assert "core--ctx--production" in notice[: notice.index("</div>")]
