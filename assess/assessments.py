@@ -155,6 +155,18 @@ def start_assessment(
         )
     if version is None:
         version = shipped_catalog().versions()[enterprise.sector][-1]
+        # A firm never goes back to an older version than its previous year's. (Only the demo
+        # has assessments on a version still in draft; a new year of it stays on that draft.)
+        before = session.exec(
+            select(Assessment.questionnaire_version)
+            .where(
+                Assessment.enterprise_id == enterprise.id,
+                Assessment.questionnaire == enterprise.sector,
+                Assessment.year < year,
+            )
+            .order_by(col(Assessment.year).desc())
+        ).first()
+        version = max(version, before or 0)
     spec = spec_for(enterprise.sector, version, year)
     a = Assessment(
         enterprise_id=enterprise.id or 0,

@@ -257,6 +257,10 @@ def _v2_problems(q: Questionnaire, by_id: dict[str, QuestionBase]) -> list[str]:
                 )
             else:
                 out.extend(_check_condition(ref, c, by_id, gate=False))
+    ids = [c.id for c in q.checks]
+    out.extend(
+        f"check id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+    )
     for check in q.checks:
         owner = SimpleNamespace(id=f"check {check.id}", is_scored=False)
         for c in (*check.when, *check.expect):
@@ -444,7 +448,7 @@ class Catalog:
             content_hash=digest,
             draft=core.draft or module.draft or methodology.draft,
             replaced=module.replaces_core,
-            checks=module.checks,
+            checks=[*core.checks, *module.checks],
         )
 
     def _absent(self, kind: str, version: int) -> str:

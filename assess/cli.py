@@ -249,8 +249,24 @@ def show(
             if x.source is not None:
                 said = f"Source: {x.source.en}" if en else f"来源：{x.source.zh}"
                 typer.echo(f"      {said}")
+            formula = getattr(x, "formula", None)
+            if formula is not None:
+                typer.echo(f"      = {_formula_text(formula)}")
             for o in getattr(x, "options", []):
-                typer.echo(f"      {o.id:<14} {o.score:>5.2f}  {o.text.en if en else o.text.zh}")
+                since = f"  ({'from' if en else '自'} {o.valid_from})" if o.valid_from else ""
+                text = o.text.en if en else o.text.zh
+                typer.echo(f"      {o.id:<14} {o.score:>5.2f}  {text}{since}")
+
+
+def _formula_text(f: Any) -> str:
+    """A derived value's formula as a line of text, e.g. a ÷ (b + a) × 100."""
+    parts = [x if isinstance(x, str) else f"({_formula_text(x)})" for x in f.operands]
+    if f.op == "ratio":
+        scale = f" × {f.scale:g}" if f.scale != 1 else ""
+        return f"{parts[0]} ÷ {parts[1]}{scale}"
+    if f.op == "sum":
+        return " + ".join(parts)
+    return f"{f.op}({', '.join(parts)})"
 
 
 def _format_card(card: ScoreCard, lang: str) -> str:
@@ -281,6 +297,23 @@ def _format_card(card: ScoreCard, lang: str) -> str:
             + f" ({len(card.missing_required)}):"
         )
         out.extend(f"  {qid}" for qid in card.missing_required)
+    if card.flags:
+        out.append("")
+        out.append(
+            ("Answers that do not agree" if en else "相互矛盾的答案") + f" ({len(card.flags)}):"
+        )
+        for fl in card.flags:
+            out.append(f"  {fl.check}: {fl.en if en else fl.zh}")
+    if card.exemptions:
+        out.append("")
+        out.append("N/A and exemptions (need a reason)" if en else "不适用与豁免答案（需说明理由）")
+        for e in card.exemptions:
+            left = ", ".join(e.leaves_out)
+            out.append(f"  {e.question} = {json.dumps(e.answer, ensure_ascii=False)} → {left}")
+        if card.exemption_effect is not None:
+            now, counted = card.exemption_effect.overall
+            said = "counted at 0, the overall level would be" if en else "若按 0 分计入，总体水平为"
+            out.append(f"  {said} {counted:.2f} ({'now' if en else '当前'} {now:.2f})")
     if card.roadmap:
         out.append("")
         out.append("Roadmap (largest gains)" if en else "改进路线（按提升分值排序）")

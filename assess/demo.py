@@ -2,28 +2,51 @@
 
 Everything is drawn from ``numpy.random.default_rng``: the firm with index ``i`` comes from
 ``default_rng([seed, i, ...])`` alone, so the same seed gives the same firms whatever the
-population size. A firm is recognised on a later run by its credit code (USCC, derived from the
-seed and the index), which makes ``build_demo`` idempotent: firms already there are skipped,
-a larger ``enterprises`` adds only the new ones, and missing demo accounts are added.
+population size, and whichever process draws them. A firm is recognised on a later run by its
+credit code (USCC, derived from the seed and the index), which makes ``build_demo`` idempotent:
+firms already there are skipped, a larger ``enterprises`` adds only the new ones, and missing demo
+accounts are added.
+
+Versions. Assessments of 2013–2019 are on questionnaire version 1, those of the last demo year
+(``V2_FROM``) on version 2, so both appear. Each is pinned to the version and content hash of the
+spec its answers are scored with (``spec_for(sector, version, year)``: items valid only from a
+later year are not offered).
 
 How the answers come about. Each firm has a latent maturity ``m``. Its 2013 value is the
 cluster's base, plus a staff-size effect (bigger firms are further along), plus noise; it then
 grows every year by the cluster's speed times a firm factor, with a little wobble. Every scored
 question reads ``m`` plus a difficulty for its group (integration and collaboration come
 hardest), an offset per firm and question that stays put (firms have strengths and gaps) and a
-yearly noise that carries over from year to year, so answers drift rather than jump: about one
-year in four a firm's overall level dips a little, rarely by more than 5 points. The four
-key-system questions follow the same rule, so IT adoption (key system in routine use in at least
-3 of 4 links) follows ``m``. Context questions (sub-sector, processes, cold chain...) are drawn
-once per firm from its cluster and never change.
+yearly noise that carries over from year to year, so answers drift rather than jump. A version 2
+question that asks what a version 1 question asked (a renamed key system, a ratio now derived
+from its inputs) shares the firm's standing, so nothing jumps at the change of version. The
+four key-system questions follow the same rule, laid on each ladder so that the same standing is
+"in routine use" on the 5-rung v1 and the 4-rung v2 ladders; IT adoption (key system in routine
+use in at least 3 of 4 links) follows ``m``.
 
-The cluster parameters in ``_PROFILES`` are tuned so that, with the default seed and size,
-adoption over all firms is near the plan's 50% baseline in 2013 (52%) and rises every year (76%
-in 2020); seeds 1–4 give 45–50% in 2013 and 73–78% in 2020. By 2020 the fast clusters (software
-and cloud, power electronics, automotive, fine chemicals: 80–97%) are well past the 70% goal,
-basic chemicals, metal materials and carbon fibre just past it (73–78%), while ecological food
-and chemical fibre / textiles stay clearly short of it (54–59%): the spread a cluster manager's
-dashboard is there to show.
+The headline indicators add a national trend (``_trend``), tuned so that the demo tracks the
+national series within their calibers (DOMAIN §5; bench/demo_stats.py prints them side by side):
+the mean level grows about 2–3 points a year; ERP in routine use (v1's 经营管理数字化普及率;
+v2 counts the five management functions, which follow ERP) goes from about 55% in 2013 to
+about 70% in 2020; the key-process NC rate of firms with a shop of their own from about 27% to
+about 50% (process industries higher than discrete makers); digital R&D design tools from about
+55% to 75%; and no firm is on an industrial-internet platform before 2017.
+
+Context. A firm's answers about itself (sub-sector, processes, cold chain, major hazard, fibre
+form, production shop, ...) are drawn once and kept every year and in both versions. Software
+and service firms (most of the software and cloud cluster) have no production shop: on version 2
+they answer core.ctx.production = none, and the production link does not apply; on version 1
+they answer the production questions at the bottom rung (N/A where allowed), never a DCS, NC or
+MES in routine use. Version 2 inputs of derived values (IT staff, IT spending, PCs, key
+equipment, process NC rates, ...) are answered so that the derived value lands where the firm
+stands. The firms resolve most contradictions the module checks find (a key system the module's
+own answers do not support) before submitting, as a careful firm would; about one in seven is
+left for the certifier as a flag. N/A and exemption answers carry a reason.
+
+With the default seed and size, adoption over all firms is near the plan's 50% baseline in 2013
+(48%) and rises every year (73% in 2020). In 2020 the cluster rates spread around the 70% goal:
+fine chemicals above 80%, most clusters between 70% and 78%, ecological food short of it (59%):
+the spread a cluster manager's dashboard is there to show.
 """
 
 from __future__ import annotations
@@ -68,13 +91,15 @@ from assess.models import (
 from assess.region import load_region
 from assess.schema import Ratio
 from assess.uscc import ALPHABET, make
-from scoring import Question, Spec, encode_answers, score
-from scoring.engine import visibility
+from scoring import Clause, Question, Spec, encode_answers, score
+from scoring.engine import apply_formulas, check_failures, visibility
 
 #: The one password of every demo account: for demo databases only, as anyone can read it here.
 DEMO_PASSWORD = "Lianghua-2020"
 REGION = "jilin_city"
 FIRST_YEAR, LAST_YEAR = 2013, 2020
+#: From this year on the demo's assessments are on questionnaire version 2; before, version 1.
+V2_FROM = LAST_YEAR
 CERTIFICATION_BODY = "吉林省两化融合评定中心（演示）"
 _BODY_EN = "Jilin provincial integration certification centre (demo)"
 #: 9 = registered with market regulation, 1 = enterprise; 220200 = Jilin City.
@@ -118,14 +143,14 @@ class _Profile:
 _TYPICAL = (0.10, 0.52, 0.26, 0.12)
 _HEAVY = (0.04, 0.44, 0.32, 0.20)
 _PROFILES: dict[str, _Profile] = {
-    "auto": _Profile(12, 0.425, 0.024, (0.06, 0.48, 0.30, 0.16), (("general", 0.08),)),
+    "auto": _Profile(12, 0.425, 0.018, (0.06, 0.48, 0.30, 0.16), (("general", 0.08),)),
     "basic_chem": _Profile(9, 0.405, 0.017, _HEAVY, (("general", 0.05),)),
     # Fine chemicals and ecological food hold Jilin's drug makers (APIs, ginseng products).
     "fine_chem": _Profile(11, 0.425, 0.024, _TYPICAL, (("pharma", 0.25),)),
-    "eco_food": _Profile(13, 0.375, 0.009, (0.16, 0.56, 0.20, 0.08), (("pharma", 0.12),)),
+    "eco_food": _Profile(13, 0.375, 0.014, (0.16, 0.56, 0.20, 0.08), (("pharma", 0.12),)),
     "metal_materials": _Profile(9, 0.395, 0.017, _HEAVY, (("general", 0.12),)),
     "fibre_textiles": _Profile(
-        10, 0.375, 0.007, (0.12, 0.56, 0.22, 0.10), (("petrochemicals", 0.06),)
+        10, 0.375, 0.022, (0.12, 0.56, 0.22, 0.10), (("petrochemicals", 0.06),)
     ),
     "carbon_fibre": _Profile(6, 0.405, 0.019, _TYPICAL, (("general", 0.10),)),
     "power_electronics": _Profile(7, 0.415, 0.022, _TYPICAL),
@@ -348,9 +373,93 @@ def _phone(rng: np.random.Generator) -> str:
 
 # --- answers ---------------------------------------------------------------------------------
 
+#: The v2 questions that ask what a v1 question asked (renamed, new ladder or now derived): a
+#: firm's standing on them carries over, so its answers do not jump when the version changes.
+_SAME_THING = {
+    "core.rd.digital_design_tools": "core.rd.design_tools",
+    "core.prod.control_execution": "core.prod.control_system",
+    "core.mgmt.erp_system": "core.mgmt.erp",
+    "core.mkt.customer_systems": "core.mkt.crm",
+    "core.rd.product_data": "core.rd.pdm",
+    "core.infra.it_staff_share": "core.infra.it_staff",
+    "core.infra.investment_share": "core.infra.investment",
+    "core.infra.pcs_per_100": "core.infra.pcs",
+    "general.prod.key_process_nc_rate": "general.prod.digital_equipment_rate",
+    "auto.prod.nc_rate": "core.prod.nc_rate",
+    "textiles.prod.nc_rate": "core.prod.nc_rate",
+    "core.int.data_exchange_share": "core.int.integrated_share",
+    "core.col.new_business_models": "core.col.new_models",
+}
+#: Questions on the national key-process NC rate (关键工序数控化率): a share of key processes
+#: or equipment under digital control. Drawn as a percentage on the national series (below).
+_NC = frozenset(
+    {
+        "core.prod.nc_rate",
+        "general.prod.digital_equipment_rate",
+        "general.prod.key_process_nc_rate",
+        "petrochemicals.prod.dcs_coverage",
+        "metallurgy.prod.l1_coverage",
+        "textiles.prod.dcs_coverage",
+        "textiles.prod.nc_rate",
+        "auto.prod.nc_rate",
+        "auto.prod.stamping_nc",
+        "auto.prod.welding_auto",
+        "auto.prod.painting_auto",
+        "auto.prod.assembly_auto",
+        "auto.prod.machining_nc",
+    }
+)
+#: Process industries run most of their key processes under DCS or PLC already; discrete
+#: makers less so (national releases report the NC rate of raw-material sectors well above the
+#: mean). Added to the firm's NC standing, in shares.
+_NC_SECTOR = {
+    "petrochemicals": 0.20,
+    "metallurgy": 0.16,
+    "textiles": 0.06,
+    "pharma": 0.02,
+    "food": -0.04,
+    "auto": 0.0,
+    "general": -0.05,
+}
+
+
+#: Industrial-internet platforms as a service to other firms came with the national push of
+#: 2017 (State Council guidance on the industrial internet, November 2017): no demo firm uses
+#: one (rung C or D of core.col.platform) before.
+_PLATFORMS_FROM = 2017
+
+
+def _trend(key: str, year: int) -> float:
+    """What the national series add to a firm's standing on an indicator question in ``year``.
+
+    Tuned (see bench/demo_stats.py) so that, over the demo population, ERP in routine use is at
+    about 55% in 2013 and 70% in 2019 (the national 经营管理数字化普及率 was 69.8% in October 2021,
+    all industrial firms), the mean key-process NC rate of firms with a shop of their own goes
+    from about 27% to about 50% (national: about 25% in 2012, 51.3% at the end of 2021), digital
+    R&D design tools from about 55% to 75% (national: 74.7% at the end of 2021), and
+    industrial-internet platforms are used from 2017 only (the national push began then).
+    """
+    t = year - FIRST_YEAR
+    if key == "core.mgmt.erp":
+        return -0.09 - 0.008 * t
+    if key == "core.rd.design_tools":
+        return 0.005 - 0.008 * t
+    if key == "core.col.platform":
+        return -0.40 if year < _PLATFORMS_FROM else -0.15 + 0.025 * (year - _PLATFORMS_FROM)
+    if key in _NC:
+        return -0.245 + 0.011 * t
+    return 0.0
+
+
+#: A v1 key-system ladder has five rungs (in routine use from C, the boundary at 0.375 of the
+#: way up); a v2 one four (in use from C, boundary at 0.5). A firm's standing is laid on the
+#: ladder so that the same standing is "in use" on both.
+_KEY_BOUNDARY = 0.375
+
 
 def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Generator) -> Any:
-    """The firm's answer to an unscored question about itself; it stays the same every year."""
+    """The firm's answer to an unscored question about itself; it stays the same every year
+    (and across questionnaire versions)."""
     c = firm.cluster
     match q.id:
         case "auto.ctx.enterprise_type":
@@ -364,6 +473,15 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
         case "auto.ctx.connected":
             kind = given.get("auto.ctx.enterprise_type")
             return kind == "OEM" or rng.random() < (0.45 if kind == "T1" else 0.15)
+        case "auto.ctx.develops":
+            p = {"OEM": 1.0, "T1": 0.7, "T2": 0.3}.get(given.get("auto.ctx.enterprise_type", ""))
+            return bool(rng.random() < (p if p is not None else 0.2))
+        case "auto.ctx.cae_applicable":
+            if given.get("auto.ctx.enterprise_type") == "OEM":
+                return list(q.options)
+            cae = {"STRUCT": 0.8, "CRASH": 0.15, "NVH": 0.3, "FATIGUE": 0.5, "CFD": 0.2}
+            chosen = [o for o in q.options if rng.random() < cae.get(o, 0.25)]
+            return chosen or [q.options[0]]
         case "general.ctx.business":
             weights: tuple[float, ...] = {
                 "software_cloud": (0.0, 0.1, 0.85, 0.05),
@@ -372,6 +490,9 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
             return _pick(rng, q.options, weights)
         case "general.ctx.connected_products":
             p = {"SOFT": 0.8, "ELEC": 0.45}.get(given.get("general.ctx.business", ""), 0.2)
+            return bool(rng.random() < p)
+        case "general.ctx.software_dev":
+            p = {"SOFT": 1.0, "ELEC": 0.3}.get(given.get("general.ctx.business", ""), 0.1)
             return bool(rng.random() < p)
         case "metallurgy.ctx.route":
             return _pick(rng, q.options, (0.12, 0.15, 0.15, 0.28, 0.30))
@@ -393,12 +514,33 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
         case "textiles.ctx.carbon_fibre":
             spins = given.get("textiles.ctx.fibre_form") != "NONE"
             return spins and (c == "carbon_fibre" or rng.random() < 0.05)
+        case "textiles.ctx.downstream":
+            if given.get("textiles.ctx.fibre_form") == "NONE":  # weavers, knitters, dyers
+                share = {"YARN": 0.4, "FABRIC": 0.6, "DYE": 0.45, "NONWOVEN": 0.1, "SEW": 0.15}
+            elif given.get("textiles.ctx.carbon_fibre"):
+                share = {"FABRIC": 0.1, "COMP": 0.45}
+            else:
+                share = {"YARN": 0.2, "FABRIC": 0.12, "DYE": 0.08, "NONWOVEN": 0.05}
+            free = [o for o, ex in zip(q.options, q.exclusive, strict=True) if not ex]
+            chosen = [o for o in free if rng.random() < share.get(o, 0.02)]
+            if not chosen and given.get("textiles.ctx.fibre_form") == "NONE":
+                chosen = [o for o in free if o == "FABRIC"] or free[:1]
+            none = [o for o, ex in zip(q.options, q.exclusive, strict=True) if ex]
+            return chosen or none[:1]
         case "food.ctx.cold_chain":
             return bool(rng.random() < 0.4)
+        case "food.ctx.raw_base":
+            return bool(rng.random() < 0.35)
+        case "food.ctx.formulated":
+            return bool(rng.random() < 0.5)
         case "pharma.ctx.device":
             return bool(rng.random() < 0.18)
         case "pharma.ctx.cold_chain":
             return bool(rng.random() < 0.15)
+        case "pharma.ctx.clean_grade":
+            return _pick(rng, q.options, (0.3, 0.55, 0.15))
+        case "pharma.ctx.tcm_extraction":
+            return bool(rng.random() < 0.35)
     if q.kind == "single_choice":
         return q.options[int(rng.integers(len(q.options)))]
     if q.kind == "yes_no":
@@ -407,6 +549,22 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
         free = [o for o, ex in zip(q.options, q.exclusive, strict=True) if not ex]
         return [o for o in free if rng.random() < 0.5] or free[:1]
     return None
+
+
+def _production(firm: _Firm, given: dict[str, Any], rng: np.random.Generator) -> str:
+    """Whether the firm has a production shop of its own (core.ctx.production).
+
+    Software and service firms (most of the software and cloud cluster) have none; a few other
+    firms of the general questionnaire have their products made by others.
+    """
+    business = given.get("general.ctx.business")
+    if business == "SOFT":
+        return "none"
+    if business == "OTHER":
+        if firm.cluster == "software_cloud":
+            return "none" if rng.random() < 0.7 else "outsourced"
+        return "outsourced" if rng.random() < 0.15 else "own"
+    return "own"
 
 
 @dataclass(frozen=True)
@@ -426,7 +584,8 @@ def _curve(spec: Spec, q: Question) -> _Curve:
     if key not in _CURVES:
         x0, x1 = q.curve_x[0], q.curve_x[-1]
         span = x1 - x0
-        lo = max(q.lower if q.lower is not None else -math.inf, x0 - 0.25 * span)
+        lower = q.lower if q.lower is not None else 0.0 if q.kind == "derived" else -math.inf
+        lo = max(lower, x0 - 0.25 * span)
         hi = min(q.upper if q.upper is not None else math.inf, x1 + 0.15 * span)
         xs = np.linspace(lo, hi, 241)
         _CURVES[key] = _Curve(xs, np.interp(xs, q.curve_x, q.curve_y), whole=span > 200)
@@ -467,15 +626,24 @@ def _ratio(spec: Spec, q: Question, s: float, firm: _Firm, rng: np.random.Genera
 
 
 def _choice(q: Question, s: float) -> str:
-    gaps = [abs(v - s) for v in q.option_scores]
+    if q.key_in_use is not None:  # the same standing is "in use" on a 4- and a 5-rung ladder
+        k = q.key_in_use
+        b = (q.option_scores[k - 1] + q.option_scores[k]) / 2
+        if s < _KEY_BOUNDARY:
+            s = s * b / _KEY_BOUNDARY
+        else:
+            s = b + (s - _KEY_BOUNDARY) * (1 - b) / (1 - _KEY_BOUNDARY)
+    gaps = [abs(v - s) if i not in q.withheld else math.inf for i, v in enumerate(q.option_scores)]
     return str(q.options[gaps.index(min(gaps))])
 
 
 def _multi(q: Question, s: float, cut: np.ndarray) -> list[str]:
     chosen = [
         o
-        for o, ex, v, c in zip(q.options, q.exclusive, q.option_scores, cut, strict=True)
-        if not ex and v > 0 and c < s * 1.1
+        for i, (o, ex, v, c) in enumerate(
+            zip(q.options, q.exclusive, q.option_scores, cut[: len(q.options)], strict=True)
+        )
+        if not ex and v > 0 and c < s * 1.1 and i not in q.withheld
     ]
     if chosen:
         return chosen
@@ -483,56 +651,304 @@ def _multi(q: Question, s: float, cut: np.ndarray) -> list[str]:
     return none[:1]
 
 
-def _yearly_answers(firm: _Firm, spec: Spec, rng: np.random.Generator) -> Iterator[dict[str, Any]]:
-    """The firm's answers for each year from its first to 2020, hidden questions left out."""
-    qs = spec.questions
-    offset = rng.normal(0.0, 0.13, len(qs))
-    # Yearly noise that carries over, so an answer drifts rather than jumps between years.
-    noise = np.zeros(len(qs))
-    cuts = [rng.random(max(1, len(q.options))) for q in qs]
-    na = [q.allow_na and q.scored and rng.random() < 0.06 for q in qs]
-    context: dict[str, Any] = {}
-    for q in qs:
-        if not q.scored and q.kind not in ("text", "evidence"):
-            context[q.id] = _context(q, firm, context, rng)
+def _bottom(spec: Spec, q: Question) -> Any:
+    """The honest answer of a firm without a shop to a production question it must answer."""
+    if q.kind == "single_choice":
+        return str(q.options[int(np.argmin(q.option_scores))])
+    if q.kind == "multiple_choice":
+        none = [o for o, ex in zip(q.options, q.exclusive, strict=True) if ex]
+        return none[:1] or [str(q.options[int(np.argmin(q.option_scores))])]
+    if q.kind == "yes_no":
+        return q.score_yes < q.score_no
+    if q.kind == "ratio":
+        return {"numerator": 0, "denominator": 100}
+    return float(max(q.lower if q.lower is not None else 0.0, 0.0))
+
+
+def _digital_functions(q: Question, erp: str | None, cut: np.ndarray) -> list[str]:
+    """core.mgmt.digital_functions: which of finance, procurement, sales, inventory and HR run on
+    digital systems. A firm with ERP in routine use runs them all (almost always); without it,
+    finance comes first, then sales and inventory, and all five only now and then (separate
+    systems can cover them: 经营管理数字化普及率 is broader than ERP uptake)."""
+    rung = "ABCD".index(erp) if erp in ("A", "B", "C", "D") else 0
+    p = {0: (0.7, 0.15, 0.25, 0.2, 0.1), 1: (0.95, 0.45, 0.6, 0.55, 0.4)}.get(
+        rung, (1.0, 0.99, 0.99, 0.98, 0.97)
+    )
+    free = [o for o, ex in zip(q.options, q.exclusive, strict=True) if not ex]
+    chosen = [o for o, pr, c in zip(free, p, cut, strict=False) if c < pr]
+    none = [o for o, ex in zip(q.options, q.exclusive, strict=True) if ex]
+    return chosen or none[:1]
+
+
+class _Standing:
+    """A firm's standing on every question it is ever asked, kept across years and versions.
+
+    Every scored question reads the firm's maturity plus a difficulty for its group, a national
+    trend for the headline indicators, an offset per firm and question that stays put (firms
+    have strengths and gaps) and a yearly noise that carries over, so answers drift rather than
+    jump. A v2 question that asks what a v1 question asked shares its standing.
+    """
+
+    def __init__(self, keys: list[str], rng: np.random.Generator) -> None:
+        self.col = {k: i for i, k in enumerate(keys)}
+        self.offset = rng.normal(0.0, 0.13, len(keys))
+        self.noise = np.zeros(len(keys))
+        self.cuts = rng.random((len(keys), 16))  # one per option (ladders have fewer)
+        self.na = rng.random(len(keys)) < 0.06
+        self.rng = rng
+
+    def step(self) -> None:
+        self.noise = 0.7 * self.noise + self.rng.normal(0.0, 0.03, len(self.noise))
+
+    def s(self, key: str, m: float, group: str | None, year: int) -> float:
+        i = self.col[key]
+        raw = m + _DIFFICULTY.get(group or "", 0.0) + _trend(key, year)
+        return raw + float(self.offset[i] + self.noise[i])
+
+
+def _key(qid: str) -> str:
+    return _SAME_THING.get(qid, qid)
+
+
+def _version_of(year: int) -> int:
+    """Version 1 up to the year before the last demo year; version 2 in the last one."""
+    return 2 if year >= V2_FROM else 1
+
+
+def _spec(sector: str, year: int) -> Spec:
+    return spec_for(sector, _version_of(year), year)
+
+
+def _firm_context(firm: _Firm, specs: list[Spec], seed: int) -> dict[str, Any]:
+    """The firm's answers about itself, drawn once (every version's context questions)."""
+    rng = np.random.default_rng([seed, firm.index, 2])
+    given: dict[str, Any] = {}
+    seen: set[str] = set()
+    for spec in specs:
+        for q in spec.questions:
+            if q.id in seen or q.scored or q.kind in ("text", "evidence", "derived"):
+                continue
+            seen.add(q.id)
+            if q.kind in ("number", "percentage", "ratio") or q.id.startswith("core.ctx."):
+                continue  # inputs of derived values and facts: drawn with the year's answers
+            given[q.id] = _context(q, firm, given, rng)
+    given["core.ctx.production"] = _production(firm, given, rng)
+    return given
+
+
+def _yearly_answers(firm: _Firm, seed: int) -> Iterator[tuple[int, Spec, dict[str, Any]]]:
+    """The firm's year, spec and answers for each year from its first to the last demo year,
+    hidden questions left out (assess.demo's docstring tells how they come about)."""
+    years = range(firm.first_year, LAST_YEAR + 1)
+    specs = {y: _spec(firm.sector, y) for y in years}
+    distinct = list({(s.version, s.years): s for s in specs.values()}.values())
+    context = _firm_context(firm, distinct, seed)
+    keys = list(dict.fromkeys(_key(q.id) for s in distinct for q in s.questions))
+    rng = np.random.default_rng([seed, firm.index, 1])
+    st = _Standing(keys, rng)
+    fixed = _FirmFacts(firm, np.random.default_rng([seed, firm.index, 3]))
+    shop = context["core.ctx.production"] == "own"
     wobble = 0.0
     for year in range(FIRST_YEAR, LAST_YEAR + 1):
-        wobble = 0.5 * wobble + float(rng.normal(0.0, 0.03))
+        wobble = 0.5 * wobble + float(rng.normal(0.0, 0.025))
         m = firm.maturity + firm.growth * (year - FIRST_YEAR) + wobble
         writes_plan = rng.random() < 0.35
-        noise = 0.7 * noise + rng.normal(0.0, 0.035, len(qs))
+        st.step()
         if year < firm.first_year:
             continue
-        answers: dict[str, Any] = dict(context)
-        for i, q in enumerate(qs):
+        spec = specs[year]
+        answers: dict[str, Any] = {}
+        if spec.version >= 2:  # facts entered once, which derived values divide by
+            answers["core.ctx.employees"] = firm.staff
+            answers["core.ctx.revenue"] = firm.revenue
+        for q in spec.questions:
+            key = _key(q.id)
+            if q.id in context:
+                answers[q.id] = context[q.id]
+                continue
             if q.kind == "text":
                 plan = _PLANS[int(rng.integers(len(_PLANS)))]
                 if writes_plan and len(plan) <= q.max_length:
                     answers[q.id] = plan
                 continue
-            if not q.scored:
+            if q.kind == "evidence":
                 continue
-            if na[i]:
+            s = st.s(key, m, q.group, year)
+            if key in _NC:
+                s += _NC_SECTOR.get(firm.sector, 0.0)
+            if key == "core.col.platform" and year < _PLATFORMS_FROM:
+                s = min(s, 0.49)  # general cloud services at most: no platforms to join yet
+            if not shop and spec.version == 1 and q.group == "production":
+                # No shop: the bottom rung (N/A where the question allows it), never a DCS,
+                # NC or MES "in routine use".
+                answers[q.id] = "na" if q.allow_na else _bottom(spec, q)
+                continue
+            if q.scored and q.kind != "derived" and q.allow_na and st.na[st.col[key]]:
                 answers[q.id] = "na"
                 continue
-            s = min(1.0, max(0.0, m + _DIFFICULTY.get(q.group or "", 0.0) + offset[i] + noise[i]))
-            if q.kind == "single_choice":
+            if q.kind == "derived":
+                _solve(spec, q, s, key in _NC, answers, fixed, rng)
+            elif not q.scored:
+                if q.kind == "percentage" and q.id not in answers:
+                    answers[q.id] = round(min(100.0, max(0.0, 100 * s + rng.normal(0, 6))), 1)
+            elif q.id == "core.mgmt.digital_functions":
+                erp = answers.get("core.mgmt.erp_system")
+                answers[q.id] = _digital_functions(q, erp, st.cuts[st.col[key]])
+            elif key in _NC and q.kind == "percentage":
+                answers[q.id] = round(min(100.0, max(0.0, 100 * s)), 1)
+            elif q.kind == "single_choice":
                 answers[q.id] = _choice(q, s)
             elif q.kind == "multiple_choice":
-                answers[q.id] = _multi(q, s, cuts[i])
+                answers[q.id] = _multi(q, s, st.cuts[st.col[key]])
             elif q.kind == "yes_no":
-                answers[q.id] = bool(cuts[i][0] < s) == (q.score_yes >= q.score_no)
+                answers[q.id] = bool(st.cuts[st.col[key]][0] < s) == (q.score_yes >= q.score_no)
             elif q.kind == "ratio":
                 answers[q.id] = _ratio(spec, q, s, firm, rng)
             else:
                 answers[q.id] = _numeric(spec, q, s, rng)
-        yield _shown_only(spec, answers)
+        if spec.checks:
+            _agree(spec, answers, rng)
+        yield year, spec, _shown_only(spec, answers)
+
+
+class _FirmFacts:
+    """Counts of the firm's own that derived values divide by, kept from year to year."""
+
+    def __init__(self, firm: _Firm, rng: np.random.Generator) -> None:
+        # Key production equipment (台套) of a firm with a shop: more with more staff.
+        self.equipment = max(4, round(firm.staff / 12 * float(rng.lognormal(0.0, 0.5))))
+        # IT spending over the last five years, in years of last year's spending.
+        self.five_years = float(rng.uniform(4.0, 6.0))
+        self.revenue = firm.revenue
+
+
+def _solve(
+    spec: Spec,
+    q: Question,
+    s: float,
+    nc: bool,
+    answers: dict[str, Any],
+    facts: _FirmFacts,
+    rng: np.random.Generator,
+) -> None:
+    """Answer the inputs of a derived value so that it comes out at a value scoring about s
+    (an NC rate: at s as a share)."""
+    f = q.formula
+    assert f is not None
+    x = round(min(100.0, max(0.0, 100 * s)), 1) if nc else _numeric(spec, q, s, rng)
+    qs = spec.questions
+    if f.op == "mean":  # e.g. the NC rates of the firm's processes: spread about the target
+        for c in f.operands:
+            if isinstance(c, int):
+                answers[qs[c].id] = round(min(100.0, max(0.0, x + float(rng.normal(0, 6)))), 1)
+        return
+    num, den = (*f.operands, None)[:2]
+    if f.op != "ratio" or not isinstance(num, int) or den is None:
+        # Sums, minima and maxima (none shipped today): every plain input near its share.
+        parts = [c for c in f.operands if isinstance(c, int)]
+        for c in parts:
+            answers[qs[c].id] = round(x / len(parts), 1) if f.op == "sum" else x
+        return
+    if isinstance(den, int):
+        d = answers.get(qs[den].id)
+        if d is None:  # a count of the firm's own, such as its key equipment
+            d = facts.equipment
+            answers[qs[den].id] = d
+        part = x * float(d) / f.scale
+        whole = qs[den].id != "core.ctx.revenue"  # persons, PCs, equipment: whole numbers
+        answers[qs[num].id] = (
+            min(round(part), int(d)) if nc else (round(part) if whole else round(part, 1))
+        )
+        return
+    # A share of a total: ratio(part, sum(other, part)), e.g. operations in five years' spending.
+    spent = answers.get("core.infra.investment_amount")
+    year_spend = float(spent) if isinstance(spent, int | float) else facts.revenue * 0.005
+    total = max(1.0, year_spend * facts.five_years)
+    part = round(x * total / f.scale, 1)
+    answers[qs[num].id] = part
+    for c in den.operands:
+        if isinstance(c, int) and c != num:
+            answers[qs[c].id] = round(max(0.0, total - part), 1)
+
+
+#: Share of the contradictions between a module's answers and the core's that a firm leaves
+#: standing (and the certifier sees as a flag); the others it resolves before submitting.
+_LEFT_FLAGGED = 0.15
+
+
+def _agree(spec: Spec, answers: dict[str, Any], rng: np.random.Generator) -> None:
+    """Make the answers pass the questionnaire's checks, as a careful firm would, save for a few
+    contradictions left for the certifier (key systems the module's answers do not support)."""
+    left: set[int] = set()
+    for _ in range(4):
+        enc = encode_answers(spec, answers)
+        apply_formulas(spec, enc.values, enc.na)
+        failed = [k for k in np.flatnonzero(check_failures(spec, enc.values, enc.na)[0])]
+        todo = [k for k in failed if k not in left]
+        if not todo:
+            return
+        for k in todo:
+            if rng.random() < _LEFT_FLAGGED:
+                left.add(int(k))
+                continue
+            for c in spec.checks[k].expect:
+                _meet(spec, c, answers, rng)
+
+
+def _meet(spec: Spec, c: Clause, answers: dict[str, Any], rng: np.random.Generator) -> None:
+    """Change the answer ``c`` reads as little as it takes for ``c`` to hold (no change where it
+    holds already)."""
+    q = spec.questions[c.column]
+    v = answers.get(q.id)
+    if v is None or v == "na":
+        return
+    if c.test in ("at_least", "at_most"):
+        t = float(c.threshold if c.threshold is not None else 0.0)
+        up = c.test == "at_least"
+        target = t + float(rng.uniform(1, 10)) if up else max(0.0, t - float(rng.uniform(0, 5)))
+        if q.kind == "derived" and q.formula is not None:
+            f = q.formula
+            cols = [x for x in f.operands if isinstance(x, int)]
+            if f.op == "mean":
+                for col in cols:
+                    old = answers.get(spec.questions[col].id)
+                    if isinstance(old, int | float):
+                        new = max(old, target) if up else min(old, target)
+                        answers[spec.questions[col].id] = round(min(100.0, new), 1)
+            elif f.op == "ratio" and len(cols) == 2:
+                num, den = (spec.questions[x].id for x in cols)
+                d, old = answers.get(den), answers.get(num)
+                if isinstance(d, int | float) and isinstance(old, int | float):
+                    want = target * d / f.scale
+                    new = max(old, math.ceil(want)) if up else min(old, math.floor(want))
+                    answers[num] = min(int(new), int(d))
+            return
+        if q.kind in ("percentage", "number") and isinstance(v, int | float):
+            new = max(v, target) if up else min(v, target)
+            if q.upper is not None:
+                new = min(new, q.upper)
+            answers[q.id] = round(new, 1)
+        return
+    if c.test == "equals" and c.flag is not None:
+        answers[q.id] = c.flag
+    elif c.test in ("equals", "any_of") and v in q.options:
+        cur = q.option_scores[q.options.index(v)]
+        best = min(c.options, key=lambda o: (abs(q.option_scores[o] - cur), o))
+        answers[q.id] = q.options[best]
+    elif c.test == "includes" and isinstance(v, list):
+        keep = {o for o in v if not q.exclusive[q.options.index(o)]} | {q.options[c.options[0]]}
+        answers[q.id] = [o for o in q.options if o in keep]
 
 
 def _shown_only(spec: Spec, answers: dict[str, Any]) -> dict[str, Any]:
     enc = encode_answers(spec, answers)
     shown = visibility(spec, enc.values, enc.na)[0]
     return {k: v for k, v in answers.items() if shown[spec.index[k]]}
+
+
+#: Reasons a demo firm gives for an N/A or an exemption (version 2 asks for one).
+_NA_REASON = "本企业无此类装置或业务，故不适用（演示数据）。"
+_EXEMPT_REASON = "按企业实际情况填写，相关证明材料备查（演示数据）。"
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -552,16 +968,14 @@ class _Rows:
     # (uscc, year, questionnaire, version, content hash, opened, submitted)
     answers: list[dict[str, Any]]  # question → value, one per assessment
     scores: list[dict[str, Any]]  # score_fields of the card, one per assessment
+    comments: list[dict[str, str]]  # question → the reason given for an N/A or exemption
 
 
 def _rows(firms: list[_Firm], seed: int) -> _Rows:
     """Draw the chunk's firms' yearly answers and score every one (the slow part)."""
-    versions = shipped_catalog().versions()
-    specs = {s: spec_for(s, versions[s][-1]) for s in {f.sector for f in firms}}
-    out = _Rows([], [], [], [])
+    out = _Rows([], [], [], [], [])
     for f in firms:
-        rng = np.random.default_rng([seed, f.index, 1])
-        spec = specs[f.sector]
+        rng = np.random.default_rng([seed, f.index, 4])
         joined = _at(f.first_year, float(rng.uniform(5, 50)))
         out.enterprises.append(
             {
@@ -579,8 +993,7 @@ def _rows(firms: list[_Firm], seed: int) -> _Rows:
                 "updated_at": joined,
             }
         )
-        years = range(f.first_year, LAST_YEAR + 1)
-        for year, answers in zip(years, _yearly_answers(f, spec, rng), strict=True):
+        for year, spec, answers in _yearly_answers(f, seed):
             card = score(spec, answers)
             if card.missing_required:  # the generator answers every shown required question
                 raise AssertionError(f"demo firm {f.index} {year}: {card.missing_required}")
@@ -590,6 +1003,12 @@ def _rows(firms: list[_Firm], seed: int) -> _Rows:
                 (f.uscc, year, spec.questionnaire, spec.version, spec.content_hash, opened, done)
             )
             out.answers.append(answers)
+            out.comments.append(
+                {
+                    e.question: _NA_REASON if e.kind == "na" else _EXEMPT_REASON
+                    for e in card.exemptions
+                }
+            )
             out.scores.append(score_fields(card))
     return out
 
@@ -634,8 +1053,8 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
     ).all()
     aid = {(e, y): a for e, y, a in made}
     changes, answer_rows, records = [], [], []
-    for (uscc, year, *_, opened, done), answers, fields in zip(
-        rows.assessments, rows.answers, rows.scores, strict=True
+    for (uscc, year, *_, opened, done), answers, fields, comments in zip(
+        rows.assessments, rows.answers, rows.scores, rows.comments, strict=True
     ):
         a = aid[(ids[uscc], year)]
         changes.append(_change(a, None, Status.draft, opened))
@@ -647,7 +1066,7 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
                     "assessment_id": a,
                     "question": qid,
                     "value": value,
-                    "comment": "",
+                    "comment": comments.get(qid, ""),
                     "version": 1,
                     "updated_by": None,
                     "updated_at": filled,
@@ -698,6 +1117,49 @@ def _made(chunks: list[list[_Firm]], seed: int, processes: int) -> Iterator[_Row
             if nxt is not None:
                 pending.append(pool.submit(_rows, nxt, seed))
             yield rows
+
+
+@dataclass(frozen=True)
+class DemoAssessment:
+    """One assessment of the demo population as drawn and scored (nothing written)."""
+
+    uscc: str
+    cluster: str
+    sector: str
+    year: int
+    version: int
+    answers: dict[str, Any]
+    overall: float
+    it_adopter: bool
+    flags: int  # checks the answers fail (version 2)
+    stage: str = ""
+
+
+def demo_assessments(
+    *, seed: int = 2014, enterprises: int = 420, processes: int | None = 1
+) -> Iterator[DemoAssessment]:
+    """The demo population's assessments, exactly as ``build_demo`` would write them, without a
+    database (for bench/demo_stats.py and checks of the population's statistics)."""
+    firms = _plan(seed, enterprises, {})
+    chunks = [firms[i : i + _CHUNK] for i in range(0, len(firms), _CHUNK)]
+    for rows in _made(chunks, seed, _processes(processes, len(chunks))):
+        where = {e["uscc"]: (e["cluster"], e["sector"]) for e in rows.enterprises}
+        for (uscc, year, _, version, *_), answers, fields in zip(
+            rows.assessments, rows.answers, rows.scores, strict=True
+        ):
+            cluster, sector = where[uscc]
+            yield DemoAssessment(
+                uscc=uscc,
+                cluster=cluster,
+                sector=sector,
+                year=year,
+                version=version,
+                answers=answers,
+                overall=float(fields["overall"]),
+                it_adopter=bool(fields["it_adopter"]),
+                flags=len(fields["card"].get("flags", [])),
+                stage=str(fields["stage"]),
+            )
 
 
 def _change(a: int, old: str | None, new: str, at: datetime) -> dict[str, Any]:
@@ -781,7 +1243,8 @@ def _describe(session: Session, user: User) -> DemoAccount:
 def build_demo(
     session: Session, *, seed: int = 2014, enterprises: int = 420, processes: int | None = None
 ) -> DemoSummary:
-    """Load Jilin City and, once, a demo population (assessed 2013–2020) and one user per role.
+    """Load Jilin City and, once, a demo population (assessed 2013–2020: version 1 up to 2019,
+    version 2 in 2020) and one user per role.
 
     The answers are drawn and scored in ``processes`` worker processes (default: one per CPU,
     where that is safe; 1 does it all here); the population is the same whatever the number.
@@ -837,4 +1300,36 @@ def build_demo(
         accounts=accounts,
         adoption={y: sum(v) / len(v) for y, v in sorted(by_year.items())},
         processes=workers,
+    )
+
+
+def stale_assessments(session: Session) -> int:
+    """Assessments pinned to questionnaire content that the shipped files no longer hold.
+
+    The demo's latest year is on a draft version, which may still change between releases; a
+    demo database made with an earlier draft must be made again rather than served.
+    """
+    pins = session.exec(
+        select(
+            Assessment.questionnaire, Assessment.questionnaire_version, Assessment.content_hash
+        ).distinct()
+    ).all()
+    stale = set()
+    for sector, version, digest in pins:
+        try:
+            current = spec_for(sector, version).content_hash
+        except LookupError:
+            current = None
+        if current != digest:
+            stale.add((sector, version, digest))
+    if not stale:
+        return 0
+    wanted = [
+        (col(Assessment.questionnaire) == s)
+        & (col(Assessment.questionnaire_version) == v)
+        & (col(Assessment.content_hash) == d)
+        for s, v, d in stale
+    ]
+    return int(
+        session.exec(select(sa.func.count()).select_from(Assessment).where(sa.or_(*wanted))).one()
     )

@@ -387,6 +387,26 @@ class Section(Strict):
     questions: list[Question] = Field(min_length=1)
 
 
+class Check(Strict):
+    """Answers that must agree. When every ``when`` clause holds, every ``expect`` clause on an
+    answered, shown question must hold too; otherwise the check fails and raises a flag for the
+    reviewer. With ``confirms_key`` the ``when`` question is a key system, and a failed check
+    means that key system does not count as in use."""
+
+    id: str
+    when: list[Condition] = Field(min_length=1)
+    expect: list[Condition] = Field(min_length=1)
+    confirms_key: bool = False
+    message: I18n
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError("check id must be lower-case words joined by dots")
+        return v
+
+
 class CoreFile(Strict):
     """The shared core every sector questionnaire starts from."""
 
@@ -397,6 +417,8 @@ class CoreFile(Strict):
     draft: bool = False
     title: I18n
     sections: list[Section] = Field(min_length=1)
+    # Answers of the core that must agree (plausibility), as in a module's checks.
+    checks: list[Check] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _whole(self) -> CoreFile:
@@ -415,26 +437,6 @@ class SectorInfo(Strict):
     def _not_default(cls, v: str) -> str:
         if v == DEFAULT_WEIGHTS:
             raise ValueError(f"{DEFAULT_WEIGHTS!r} names the methodology's fallback weights")
-        return v
-
-
-class Check(Strict):
-    """Answers that must agree. When every ``when`` clause holds, every ``expect`` clause on an
-    answered, shown question must hold too; otherwise the check fails and raises a flag for the
-    reviewer. With ``confirms_key`` the ``when`` question is a key system, and a failed check
-    means that key system does not count as in use."""
-
-    id: str
-    when: list[Condition] = Field(min_length=1)
-    expect: list[Condition] = Field(min_length=1)
-    confirms_key: bool = False
-    message: I18n
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError("check id must be lower-case words joined by dots")
         return v
 
 

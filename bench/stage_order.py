@@ -2,6 +2,7 @@
 answer sets (see tests/populations.py) and over the demo's yearly assessments.
 
     python bench/stage_order.py [--n 100000] [--version 2] [--kind maturity|independent]
+    python bench/stage_order.py --demo      # the demo population's assessments, per version
 
 For each pair of neighbouring stages it prints the overlap: the share of firms at the higher
 stage whose level is below the lower stage's median, and the share of pairs (one firm from each
@@ -67,7 +68,11 @@ def main() -> None:
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--version", type=int, default=2)
     p.add_argument("--kind", default="maturity", choices=["maturity", "independent"])
+    p.add_argument("--demo", action="store_true", help="the demo population instead")
     args = p.parse_args()
+    if args.demo:
+        demo()
+        return
     cat = shipped_catalog()
     for sector in cat.sectors:
         spec = compile_spec(cat.compose(sector, args.version))
@@ -80,6 +85,26 @@ def main() -> None:
                 f"  p95={r['p95']:5.1f}"
             )
         for lo, hi, below, pairs in overlaps(rows):
+            print(f"  {lo} < {hi}: {below:6.2%} below the lower median; pair overlap {pairs:6.2%}")
+
+
+def demo() -> None:
+    from assess.demo import demo_assessments
+
+    rows = list(demo_assessments())
+    for version in sorted({r.version for r in rows}):
+        mine = [r for r in rows if r.version == version]
+        overall = np.array([r.overall for r in mine])
+        stage = np.array([r.stage for r in mine])
+        table = order_table(overall, stage)
+        years = sorted({r.year for r in mine})
+        print(f"\ndemo, version {version} ({years[0]}–{years[-1]}, n={len(mine)})")
+        for r in table:
+            print(
+                f"  {r['stage']:16s} n={r['n']:6d}  p5={r['p5']:5.1f}  median={r['median']:5.1f}"
+                f"  p95={r['p95']:5.1f}"
+            )
+        for lo, hi, below, pairs in overlaps(table):
             print(f"  {lo} < {hi}: {below:6.2%} below the lower median; pair overlap {pairs:6.2%}")
 
 

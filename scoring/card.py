@@ -137,7 +137,7 @@ def score(spec: Spec, answers: Mapping[str, Any] | AnswerArrays, roadmap_top: in
         roadmap=items,
         next_stage=nxt,
         applicable_links=None if len(applicable) == len(LINKS) else applicable,
-        flags=_flags(spec, values, na),
+        flags=_flags(spec, values, na, visible),
         exemptions=exemptions,
         exemption_effect=_effect(
             spec, exemptions, visible, na[0], ev.links[0], ev.aspects[0], float(ev.overall[0])
@@ -147,10 +147,11 @@ def score(spec: Spec, answers: Mapping[str, Any] | AnswerArrays, roadmap_top: in
     )
 
 
-def _flags(spec: Spec, values: np.ndarray, na: np.ndarray) -> list[Flag]:
+def _flags(spec: Spec, values: np.ndarray, na: np.ndarray, visible: np.ndarray) -> list[Flag]:
     if not spec.checks:
         return []
-    failed = check_failures(spec, values, na)[0]
+    shown = {col: visible[None, col] for col in spec.arrays.gated_cols}
+    failed = check_failures(spec, values, na, shown)[0]
     out = []
     for k, check in enumerate(spec.checks):
         if failed[k]:

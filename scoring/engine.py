@@ -159,7 +159,10 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
     if c.test == "equals" and c.flag is not None:
         hit = safe == (1.0 if c.flag else 0.0)
     elif c.test in ("equals", "any_of"):
-        hit = np.isin(safe, np.array(c.options, dtype=float))
+        # A few options: comparisons are much cheaper than np.isin on short rows.
+        hit = safe == float(c.options[0])
+        for o in c.options[1:]:
+            hit |= safe == float(o)
     elif c.test == "includes":
         hit = (np.where(given, x, 0).astype(np.int64) >> c.options[0]) & 1 == 1
     elif c.test == "at_least":
@@ -179,7 +182,7 @@ def apply_formulas(spec: Spec, values: np.ndarray, na: np.ndarray) -> None:
     An operand that is hidden or N/A counts as unanswered. Derived columns come after their
     inputs, so one pass in questionnaire order suffices.
     """
-    shown = _shown(spec, values, na)
+    shown = _shown(spec, values, na) if spec.arrays.derived_gated else {}
     for col in spec.arrays.derived:
         formula = spec.questions[col].formula
         assert formula is not None

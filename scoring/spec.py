@@ -268,6 +268,7 @@ class SpecArrays:
     gated_cols: tuple[int, ...]
     gated_scored: tuple[int, ...]  # scored questions with show_if
     derived: tuple[int, ...]  # derived columns, in questionnaire order (inputs come first)
+    derived_gated: bool  # some derived value reads a question that may be hidden
     key_cols: np.ndarray
     key_thresholds: np.ndarray
     key_links: np.ndarray  # (K, 4) float, 1 where key system k belongs to link l
@@ -353,6 +354,9 @@ class SpecArrays:
             gated_cols=tuple(i for i in range(n) if i in gated),
             gated_scored=tuple(i for i in range(n) if i in gated and qs[i].scored),
             derived=tuple(i for i, q in enumerate(qs) if q.formula is not None),
+            derived_gated=any(
+                c in gated for q in qs if q.formula is not None for c in q.formula.columns()
+            ),
             key_cols=np.array(keys, dtype=np.intp),
             key_thresholds=np.array([qs[i].key_in_use for i in keys], dtype=float),
             key_links=key_links,

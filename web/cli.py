@@ -15,7 +15,7 @@ from sqlmodel import Session
 from assess import db
 from assess.cli import app
 from assess.cli import main as _assess_main
-from assess.demo import build_demo
+from assess.demo import build_demo, stale_assessments
 from assess.settings import SecretKeyFileError, Settings
 from web.app import create_app
 
@@ -65,6 +65,16 @@ def demo(
     db.upgrade(url)
     engine = db.make_engine(url)
     with Session(engine) as session:
+        stale = stale_assessments(session)
+        if stale:
+            typer.echo(
+                f"该演示数据库中有 {stale} 份评估所依据的问卷草稿已更新，无法继续使用；"
+                f"请删除 {data_dir} 后重新运行 assess demo\n"
+                f"{stale} assessments in this demo database were made with an earlier draft of a"
+                f" questionnaire; delete {data_dir} and run assess demo again",
+                err=True,
+            )
+            raise typer.Exit(2)
         summary = build_demo(session)
         session.commit()
     took = time.perf_counter() - started

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,9 @@ from assess import assessments as svc
 from assess import db
 from assess.accounts import authenticate, check_password_policy
 from assess.compile import shipped_catalog, spec_for
-from assess.demo import CERTIFICATION_BODY, DEMO_PASSWORD, DemoSummary, build_demo
+from assess.demo import CERTIFICATION_BODY, DEMO_PASSWORD, V2_FROM, DemoSummary, build_demo
 from assess.enterprises import update_enterprise
+from assess.indicators import FirmAnswers, national_indicators
 from assess.models import (
     Answer,
     Assessment,
@@ -108,6 +111,174 @@ def test_the_default_demo_covers_every_cluster_and_questionnaire_and_tells_the_a
     stages_2020 = Counter(stage for _, year, _, stage in rows if year == 2020)
     assert {"initial", "single_coverage", "integration", "innovation"} <= set(stages_2020)
     assert "undetermined" not in {stage for *_, stage in rows}
+    # The last year's cluster rates spread around the plan's 70% goal, as a real region's do.
+    assert all(0.5 <= v <= 0.9 for v in share.values()), share
+    assert 0.6 <= sum(share.values()) / len(share) <= 0.8, share
+
+    with Session(engine) as s:
+        population = _assessments(s)
+    _versions_by_year(population)
+    _levels_grow_like_the_national_series(population)
+    _firms_without_a_shop_answer_like_it(population)
+    _context_answers_stay_put(population)
+    _indicators_track_the_national_series(population)
+    _stages_order_the_levels(population)
+
+
+def _stages_order_the_levels(population: list[_Assessed]) -> None:
+    """On each version, a stage's median level is above the median of the stage below, and
+    few firms of a stage lie below the median of the one beneath (docs/methodology.md §10.1)."""
+    ladder = ("initial", "single_coverage", "integration", "innovation")
+    for version in (1, 2):
+        levels: dict[str, list[float]] = defaultdict(list)
+        for a in population:
+            if a.version == version:
+                levels[a.card["stage"]].append(a.overall)
+        medians = [statistics.median(levels[s]) for s in ladder]
+        assert medians == sorted(medians) and len(set(medians)) == 4, (version, medians)
+        for low, high, median in zip(ladder, ladder[1:], medians, strict=False):
+            below = sum(x < median for x in levels[high]) / len(levels[high])
+            assert below <= 0.05, (version, low, high, below)
+
+
+@dataclass
+class _Assessed:
+    firm: int
+    cluster: str
+    sector: str
+    year: int
+    version: int
+    overall: float
+    card: dict
+    answers: dict
+
+
+def _assessments(s: Session) -> list[_Assessed]:
+    rows = s.exec(
+        select(Assessment, ScoreRecord, Enterprise, Cluster)
+        .join(Enterprise, col(Enterprise.id) == col(Assessment.enterprise_id))
+        .join(Cluster, col(Cluster.id) == col(Enterprise.cluster_id))
+        .join(ScoreRecord, col(ScoreRecord.assessment_id) == col(Assessment.id))
+    ).all()
+    answers: dict[int, dict] = defaultdict(dict)
+    for aid, qid, value in s.exec(select(Answer.assessment_id, Answer.question, Answer.value)):
+        answers[aid][qid] = value
+    return [
+        _Assessed(
+            firm.id or 0,
+            cluster.code,
+            firm.sector,
+            a.year,
+            a.questionnaire_version,
+            rec.overall,
+            rec.card,
+            answers[a.id or 0],
+        )
+        for a, rec, firm, cluster in rows
+    ]
+
+
+def _versions_by_year(population: list[_Assessed]) -> None:
+    """2013–2019 on questionnaire version 1, the last demo year on version 2: both appear."""
+    assert V2_FROM == 2020
+    for a in population:
+        assert a.version == (2 if a.year >= V2_FROM else 1), (a.year, a.version)
+        assert a.card["version"] == a.version
+
+
+def _levels_grow_like_the_national_series(population: list[_Assessed]) -> None:
+    """The mean level grows about 2–3 points a year (nationally 2–3), never by leaps."""
+    by_year: dict[int, list[float]] = defaultdict(list)
+    for a in population:
+        by_year[a.year].append(a.overall)
+    mean = {y: sum(v) / len(v) for y, v in sorted(by_year.items())}
+    years = sorted(mean)
+    growth = (mean[years[-1]] - mean[years[0]]) / (years[-1] - years[0])
+    assert 1.5 <= growth <= 3.5, mean
+    for y in years[1:]:
+        # Version 1 years grow steadily. The change of version adds a step of its own, on the
+        # same standing of the firms: version 2 scores the key systems' in-use rung like the
+        # same rung elsewhere, and no longer counts a production link against firms that have
+        # no shop.
+        top = 6.0 if y == V2_FROM else 3.5
+        assert 0.5 <= mean[y] - mean[y - 1] <= top, (y, mean)
+
+
+def _firms_without_a_shop_answer_like_it(population: list[_Assessed]) -> None:
+    """Software firms have no shop: on version 2 they say so; on version 1 they never answer a
+    DCS, NC or MES in routine use (bottom rungs, N/A where allowed)."""
+    shop = {a.firm: a.answers["core.ctx.production"] for a in population if a.version == 2}
+    assert shop and set(shop.values()) <= {"own", "outsourced", "none"}
+    software = {a.firm for a in population if a.answers.get("general.ctx.business") == "SOFT"}
+    assert len(software) >= 20
+    assert all(shop[f] == "none" for f in software)
+    in_cluster = [a.firm for a in population if a.cluster == "software_cloud" and a.version == 2]
+    assert sum(shop[f] != "own" for f in in_cluster) > 0.7 * len(in_cluster)
+    without = {f for f, v in shop.items() if v != "own"}
+    for a in population:
+        if a.firm not in without:
+            continue
+        if a.version == 1:
+            assert a.answers["core.prod.control_system"] in ("A", "B"), a.answers
+            assert a.answers["core.prod.mes"] in ("A", "B")
+            assert a.answers["core.prod.nc_rate"] in (0, "na")
+        else:  # the production link does not apply: not asked, not scored
+            assert not [q for q in a.answers if q.startswith("core.prod.")]
+            assert a.card["links"]["production"] is None
+
+
+def _context_answers_stay_put(population: list[_Assessed]) -> None:
+    """A firm's answers about itself (cold chain, major hazard, fibre form, …) never change."""
+    context = {
+        q.id
+        for sector in shipped_catalog().versions()
+        for version in (1, 2)
+        for q in spec_for(sector, version, 2020).questions
+        if not q.scored and q.kind in ("single_choice", "multiple_choice", "yes_no")
+    }
+    seen: dict[tuple[int, str], object] = {}
+    for a in population:
+        for qid, value in a.answers.items():
+            if qid in context:
+                assert seen.setdefault((a.firm, qid), value) == value, (a.firm, qid)
+    assert len(seen) > 400
+
+
+def _indicators_track_the_national_series(population: list[_Assessed]) -> None:
+    """The national headline indicators, on the methodology's definitions, follow the national
+    series within their calibers (DOMAIN §5): digital management about 50–55% in 2013 and near
+    70% at the end; key-process NC rate (firms with a shop) about 25–30% in 2013 rising towards
+    50%; industrial-internet platforms only from 2017; digital R&D tools towards 70–75%."""
+    shop = {a.firm: a.answers["core.ctx.production"] for a in population if a.version == 2}
+    by_year: dict[int, list[_Assessed]] = defaultdict(list)
+    for a in population:
+        by_year[a.year].append(a)
+    value: dict[int, dict[str, float | None]] = {}
+    for year, group in sorted(by_year.items()):
+        firms = [FirmAnswers(a.sector, a.version, a.year, a.answers) for a in group]
+        value[year] = {i.id: i.value for i in national_indicators(firms)}
+        with_shop = [f for f, a in zip(firms, group, strict=True) if shop[a.firm] == "own"]
+        nc = {i.id: i for i in national_indicators(with_shop)}["key_process_nc_rate"]
+        value[year]["nc"] = nc.value
+        platform = sum(a.answers.get("core.col.platform") in ("C", "D") for a in group) / len(group)
+        if year < 2017:
+            assert platform == 0, year
+    first, last = min(value), max(value)
+    v = {k: {y: value[y][k] or 0.0 for y in value} for k in value[first]}
+    assert 45 <= v["digital_management"][first] <= 60, v["digital_management"]
+    assert 60 <= v["digital_management"][last] <= 78, v["digital_management"]
+    assert 22 <= v["nc"][first] <= 33, v["nc"]
+    assert 42 <= v["nc"][last] <= 58, v["nc"]
+    assert v["industrial_internet_platform"][2016] == 0
+    assert 0 < v["industrial_internet_platform"][2017] < v["industrial_internet_platform"][last]
+    assert v["industrial_internet_platform"][last] <= 40
+    assert 45 <= v["digital_rd_tools"][first] <= 62, v["digital_rd_tools"]
+    assert 65 <= v["digital_rd_tools"][last] <= 82, v["digital_rd_tools"]
+    for k in ("digital_management", "nc", "digital_rd_tools"):
+        assert v[k][last] - v[k][first] >= 10, (k, v[k])
+    # Firms mostly answer consistently: few key systems the module's own answers contradict.
+    flagged = [a for a in by_year[last] if any(f["key_system"] for f in a.card.get("flags", []))]
+    assert len(flagged) <= 0.1 * len(by_year[last])
 
 
 def test_firms_sit_in_their_clusters_lead_park_and_pass_the_enterprise_checks(engine):
@@ -247,7 +418,6 @@ def test_every_stored_card_equals_a_fresh_score_of_the_stored_answers(engine):
 
 def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_created_one(engine):
     _build(engine, enterprises=SMALL)
-    versions = shipped_catalog().versions()
     with Session(engine) as s:
         sectors = {e.id: e.sector for e in s.exec(select(Enterprise))}
         history: dict[int, list[tuple]] = defaultdict(list)
@@ -255,9 +425,10 @@ def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_create
             history[h.assessment_id].append((h.from_status, h.to_status, h.by_user))
         overall = []
         for a in s.exec(select(Assessment)).all():
-            spec = spec_for(a.questionnaire, a.questionnaire_version)
+            # Pinned to the version its answers were scored with: 2 in the last demo year.
+            spec = spec_for(a.questionnaire, a.questionnaire_version, a.year)
             assert a.questionnaire == sectors[a.enterprise_id]
-            assert a.questionnaire_version == versions[a.questionnaire][-1]
+            assert a.questionnaire_version == (2 if a.year >= V2_FROM else 1)
             assert a.content_hash == spec.content_hash == svc.spec_of(a).content_hash
             assert (a.status, a.version) == (Status.submitted, 2)
             assert a.submitted_at is not None and a.created_at < a.submitted_at
@@ -267,6 +438,8 @@ def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_create
             encode_answers(spec, answers)  # raises on any invalid answer
             card = svc.card_of(s, a)
             assert card.missing_required == [] and card.stage != "undetermined"
+            # Every N/A and exemption carries a reason (version 2 asks for one).
+            assert svc.missing_reasons(s, a, card) == []
             overall.append(round(card.overall))
         assert len(set(overall)) > 15  # scores spread out, not one template
 
@@ -319,13 +492,31 @@ def test_the_demo_enterprise_can_start_2021_from_its_2020_answers(engine):
         firm = s.get(Enterprise, user.enterprise_id)
         assert firm is not None
         last = next(a for a in svc.assessments_of(s, firm.id or 0) if a.year == 2020)
+        assert last.questionnaire_version == 2
         new = svc.start_assessment(s, firm, 2021, by_user=user.id, copy_last_year=True)
-        assert (new.questionnaire, new.questionnaire_version, new.content_hash) == (
-            last.questionnaire,
-            last.questionnaire_version,
-            last.content_hash,
-        )
-        assert svc.raw_answers(svc.answers_of(s, new)) == svc.raw_answers(svc.answers_of(s, last))
+        # A new assessment starts on the sector's current published version, never on an older
+        # one than the year before: here 2020's version 2, and every answer carries over.
+        version = max(shipped_catalog().versions()[firm.sector][-1], last.questionnaire_version)
+        assert (new.questionnaire, new.questionnaire_version) == (last.questionnaire, version)
+        assert new.questionnaire_version == 2
+        before = svc.raw_answers(svc.answers_of(s, last))
+        copied = svc.raw_answers(svc.answers_of(s, new))
+        assert new.content_hash == last.content_hash and copied == before
+        assert svc.version_change(s, new) is None
         card = svc.submit(s, new, pledge=True, by_user=user.id)
         assert card.missing_required == []
         s.commit()
+
+
+def test_a_demo_made_with_an_earlier_draft_is_refused_not_served(engine):
+    from assess.demo import stale_assessments
+
+    _build(engine, enterprises=3, processes=1)
+    with Session(engine) as s:
+        assert stale_assessments(s) == 0
+        latest = s.exec(select(Assessment).where(Assessment.questionnaire_version == 2)).all()
+        assert latest, "the latest demo year is on version 2"
+        latest[0].content_hash = "sha256:" + "0" * 64  # as if made with an earlier draft
+        s.add(latest[0])
+        s.commit()
+        assert stale_assessments(s) == 1

@@ -282,3 +282,25 @@ def test_check_and_lock_cover_the_region_profiles(library):
         edited.exit_code == 1 and "lock.json: regions.jilin_city: published region" in edited.output
     )
     assert (library / "lock.json").read_text(encoding="utf-8") == lock_after
+
+
+def test_show_prints_formulas_and_the_year_a_rung_applies_from():
+    result = CliRunner().invoke(app, ["questionnaires", "show", "general", "--version", "2"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert (
+        "= core.infra.ops_spend_5y ÷ (core.infra.build_spend_5y + core.infra.ops_spend_5y) × 100"
+        in out
+    )
+    platform = out[out.index("core.col.platform ") :]
+    assert (
+        "基于平台开发工业应用，开展数据服务  (自 2018)" in platform[: platform.index("\n  core.")]
+    )
+
+
+def test_score_lists_exemptions_and_their_worth():
+    path = "examples/answers/v2/petrochemicals.json"
+    result = CliRunner().invoke(app, ["score", "--draft", path])
+    assert result.exit_code == 0, result.output
+    assert "petrochemicals.ctx.major_hazard = false → petrochemicals.safety." in result.output
+    assert "若按 0 分计入，总体水平为 50.61 (当前 52.27)" in result.output
