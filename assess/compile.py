@@ -125,6 +125,16 @@ LINK_INDEX = {link: i for i, link in enumerate(LINKS)}
 
 def valid_from_years(q: Questionnaire) -> tuple[int, ...]:
     """The years from which some question or option of ``q`` applies, ascending."""
+    key = q.content_hash
+    if key not in _VALID_FROM:
+        _VALID_FROM[key] = _valid_from_years(q)
+    return _VALID_FROM[key]
+
+
+_VALID_FROM: dict[str, tuple[int, ...]] = {}
+
+
+def _valid_from_years(q: Questionnaire) -> tuple[int, ...]:
     years: set[int] = set()
     for x in q.questions:
         if x.valid_from:

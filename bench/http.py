@@ -37,6 +37,7 @@ under cProfile, and the costs are printed by area and by function.
 
     python bench/http.py [--json] [--clients 50] [--seconds 20] [--report-requests 200] [--keep]
                          [--warmup 2] [--report-concurrency 4] [--demo-enterprises 420]
+                         [--questionnaire-version 2]
                          [--factory web:create_app] [--mixed] [--profile N [--top 25]]
                          [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
                          [--workers 2]
@@ -96,16 +97,33 @@ HOST = "127.0.0.1"
 DEFAULT_FACTORY = "web:create_app"
 PASSWORD = "bench-load-password-2020"
 #: The numeric questions every sector shares; the clients take turns changing them.
-QUESTIONS = (
-    "core.rd.digital_share",
-    "core.prod.nc_rate",
-    "core.mkt.online_share",
-    "core.int.integrated_share",
-)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-VERSION = {
-    q: re.compile(rf'id="v-{re.escape(q.replace(".", "--"))}" value="(\d+)"') for q in QUESTIONS
+#: The numeric answers the load clients change, per questionnaire version (version 2 renamed
+#: the integration share, and several sectors ask their NC rate in their own way).
+QUESTIONS_BY_VERSION = {
+    1: (
+        "core.rd.digital_share",
+        "core.prod.nc_rate",
+        "core.mkt.online_share",
+        "core.int.integrated_share",
+    ),
+    2: (
+        "core.rd.digital_share",
+        "core.mkt.online_share",
+        "core.int.data_exchange_share",
+        "core.ctx.employees",
+    ),
 }
+QUESTIONS = QUESTIONS_BY_VERSION[1]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _version_patterns(questions: tuple[str, ...]) -> dict[str, re.Pattern[str]]:
+    return {
+        q: re.compile(rf'id="v-{re.escape(q.replace(".", "--"))}" value="(\d+)"') for q in questions
+    }
+
+
+VERSION = _version_patterns(QUESTIONS)
 DRAFT_YEAR, REPORT_YEAR = 2020, 2019
 TARGETS = {
     "autosave_p95_ms": (50.0, "<="),
@@ -130,7 +148,9 @@ class Population:
     seconds: float
 
 
-def build_population(url: str, clients: int, demo_enterprises: int) -> Population:
+def build_population(
+    url: str, clients: int, demo_enterprises: int, version: int | None = None
+) -> Population:
     """Migrate a new database at ``url`` and fill it (see the module docstring)."""
     import sqlalchemy as sa
     from argon2 import PasswordHasher
@@ -138,7 +158,7 @@ def build_population(url: str, clients: int, demo_enterprises: int) -> Populatio
 
     from assess import db, uscc
     from assess.accounts import create_user, hash_password
-    from assess.assessments import save_answer, start_assessment, submit
+    from assess.assessments import answers_of, card_of, save_answer, start_assessment, submit
     from assess.compile import shipped_catalog
     from assess.enterprises import create_enterprise
     from assess.models import Assessment, Cluster, Enterprise, User
@@ -156,9 +176,10 @@ def build_population(url: str, clients: int, demo_enterprises: int) -> Populatio
             s.commit()
         load_region(s, shipped_catalog().regions["jilin_city"])
         clusters = list(s.exec(select(Cluster).order_by(Cluster.id)))  # type: ignore[arg-type]
+        folder = EXAMPLES / f"v{version}" if version and version > 1 else EXAMPLES
         answers = {
             p.stem: json.loads(p.read_text(encoding="utf-8"))["answers"]
-            for p in EXAMPLES.glob("*.json")
+            for p in folder.glob("*.json")
         }
         for i in range(clients):
             cluster = clusters[i % len(clusters)]
@@ -180,11 +201,17 @@ def build_population(url: str, clients: int, demo_enterprises: int) -> Populatio
                 enterprise_id=ent.id,
                 hasher=fast,
             )
-            done = start_assessment(s, ent, REPORT_YEAR, by_user=None)
-            draft = start_assessment(s, ent, DRAFT_YEAR, by_user=None)
+            done = start_assessment(s, ent, REPORT_YEAR, by_user=None, version=version)
+            draft = start_assessment(s, ent, DRAFT_YEAR, by_user=None, version=version)
             for a in (done, draft):
                 for qid, value in answers[sector].items():
                     save_answer(s, a, qid, value, "", base_version=0, by_user=None)
+            rows = answers_of(s, done)
+            for e in card_of(s, done).exemptions:  # version 2: each needs a reason
+                row = rows[e.question]
+                save_answer(
+                    s, done, e.question, row.value, "说明", base_version=row.version, by_user=None
+                )
             submit(s, done, pledge=True, by_user=None)
             fillers.append((name, draft.id or 0))
             reports.append(done.id or 0)
@@ -861,6 +888,13 @@ def main() -> int:
     ap.add_argument("--report-requests", type=int, default=200)
     ap.add_argument("--report-concurrency", type=int, default=4)
     ap.add_argument(
+        "--questionnaire-version",
+        type=int,
+        default=None,
+        help="the bench firms' questionnaire version (default: the latest published; 2 takes"
+        " examples/answers/v2)",
+    )
+    ap.add_argument(
         "--demo-enterprises",
         type=int,
         default=420,
@@ -904,7 +938,11 @@ def main() -> int:
         url = create_database(args.database_url)
     server: Server | None = None
     try:
-        pop = build_population(url, args.clients, args.demo_enterprises)
+        if args.questionnaire_version and args.questionnaire_version > 1:
+            global QUESTIONS, VERSION
+            QUESTIONS = QUESTIONS_BY_VERSION[args.questionnaire_version]
+            VERSION = _version_patterns(QUESTIONS)
+        pop = build_population(url, args.clients, args.demo_enterprises, args.questionnaire_version)
         if args.profile:
             with _event_loop_runner() as runner:
                 runner.run(profile_run(args, pop, url, folder))

@@ -176,17 +176,19 @@ def _clause(c: Clause, values: np.ndarray, na: np.ndarray) -> np.ndarray:
     return given & hit
 
 
-def apply_formulas(spec: Spec, values: np.ndarray, na: np.ndarray) -> None:
+def apply_formulas(spec: Spec, values: np.ndarray, na: np.ndarray) -> dict[int, np.ndarray] | None:
     """Write every derived column of ``values`` (N, I) from its formula, in place.
 
     An operand that is hidden or N/A counts as unanswered. Derived columns come after their
-    inputs, so one pass in questionnaire order suffices.
+    inputs, so one pass in questionnaire order suffices. Returns the visibility it worked out
+    when that still holds afterwards (no show_if reads a derived value), else None.
     """
-    shown = _shown(spec, values, na) if spec.arrays.derived_gated else {}
+    shown = _shown(spec, values, na) if spec.arrays.derived_gated else None
     for col in spec.arrays.derived:
         formula = spec.questions[col].formula
         assert formula is not None
-        values[:, col] = _formula(formula, values, shown)
+        values[:, col] = _formula(formula, values, shown or {})
+    return None if spec.arrays.derived_gates else shown
 
 
 def _formula(f: Formula, values: np.ndarray, shown: dict[int, np.ndarray]) -> np.ndarray:
@@ -354,8 +356,10 @@ def evaluate(
     """
     a = spec.arrays
     values, na = answers.values, answers.na
+    known = None
     if a.derived:
-        apply_formulas(spec, values, na)  # in place, derived columns only: repeating is harmless
+        # In place, derived columns only: repeating it is harmless.
+        known = apply_formulas(spec, values, na)
     n = answers.n
     group_sum = np.empty((len(GROUPS), n))  # one row per group: see _combine
     group_den = np.empty((len(GROUPS), n))
@@ -380,6 +384,7 @@ def evaluate(
                 it_links[rows],
                 it_count[rows],
                 None if visible is None else visible[rows],
+                None if known is None else {c: v[rows] for c, v in known.items()},
             )
 
     if workers is None:
@@ -404,12 +409,23 @@ def evaluate(
 
 
 def _chunk(
-    spec, work, values, na, group_sum, group_den, missing, it_links, it_count, visible=None
+    spec,
+    work,
+    values,
+    na,
+    group_sum,
+    group_den,
+    missing,
+    it_links,
+    it_count,
+    visible=None,
+    known=None,
 ) -> None:
     """Group sums, applicable weights, missing count and IT links of one chunk, in place.
 
     ``group_sum`` and ``group_den`` are (G, m) column slices of the batch's (G, N) arrays;
-    ``visible``, when given, an (m, I) slice to mark the hidden questions in.
+    ``visible``, when given, an (m, I) slice to mark the hidden questions in; ``known``, the
+    visibility of the gated questions when apply_formulas already worked it out.
     """
     a = spec.arrays
     m = values.shape[0]
@@ -421,7 +437,7 @@ def _chunk(
         raise ValueError("an answer marked N/A must hold NaN in values")
     np.logical_not(na, out=mask)  # applicable: not N/A ...
     if a.gated_cols:
-        shown = _shown(spec, values, na)
+        shown = known if known is not None else _shown(spec, values, na)
         for col, s in shown.items():
             mask[:, col] &= s  # ... and shown
             if visible is not None:

@@ -269,6 +269,7 @@ class SpecArrays:
     gated_scored: tuple[int, ...]  # scored questions with show_if
     derived: tuple[int, ...]  # derived columns, in questionnaire order (inputs come first)
     derived_gated: bool  # some derived value reads a question that may be hidden
+    derived_gates: bool  # some show_if clause reads a derived value
     key_cols: np.ndarray
     key_thresholds: np.ndarray
     key_links: np.ndarray  # (K, 4) float, 1 where key system k belongs to link l
@@ -357,6 +358,7 @@ class SpecArrays:
             derived_gated=any(
                 c in gated for q in qs if q.formula is not None for c in q.formula.columns()
             ),
+            derived_gates=any(qs[c.column].formula is not None for q in qs for c in q.show_if),
             key_cols=np.array(keys, dtype=np.intp),
             key_thresholds=np.array([qs[i].key_in_use for i in keys], dtype=float),
             key_links=key_links,

@@ -128,6 +128,15 @@ def _pool(settings: Settings) -> dict[str, Any]:
     return {"pool_size": settings.threads + 2, "max_overflow": 10}
 
 
+def warm_catalog() -> None:
+    """Load the shipped questionnaires and compile every version once for this process."""
+    from assess.compile import shipped_catalog, spec_for
+
+    for sector, versions in shipped_catalog().versions(drafts=True).items():
+        for version in versions:
+            spec_for(sector, version)
+
+
 def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = None) -> FastAPI:
     """A new application on the configured database (or the given engine)."""
     settings = settings or Settings()
@@ -145,6 +154,8 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     sqlite = app.state.engine.dialect.name == "sqlite"
     app.state.no_wait = no_wait(app.state.engine) if sqlite else None  # see deps.in_session
     app.state.templates = _templates()
+    # Read and compile the questionnaires now, not on a worker's first request (about a second).
+    warm_catalog()
 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(
