@@ -203,16 +203,17 @@ def shipped_catalog() -> Catalog:
 def spec_for(sector: str, version: int | None = None, year: int | None = None) -> Spec:
     """The compiled spec of a shipped questionnaire version (latest when version is None), for
     assessments of ``year`` (every item when None). Years that score alike share one spec."""
-    q = _composed(sector, version)
+    q = composed(sector, version)
     return _spec_for_era(sector, q.version, era(q, year))
 
 
 @lru_cache(maxsize=64)
-def _composed(sector: str, version: int | None) -> Questionnaire:
+def composed(sector: str, version: int | None) -> Questionnaire:
+    """A shipped questionnaire version, composed once per process (latest when None)."""
     return shipped_catalog().compose(sector, version)
 
 
 @lru_cache(maxsize=128)
 def _spec_for_era(sector: str, version: int, span: tuple[int | None, int | None]) -> Spec:
     # Any year of the span scores alike; the span's last year stands for it (None: the latest).
-    return compile_spec(_composed(sector, version), span[1])
+    return compile_spec(composed(sector, version), span[1])

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from assess.catalog import Questionnaire
-from assess.compile import shipped_catalog, spec_for
+from assess.compile import composed, spec_for
 from assess.schema import Condition, NationalIndicator, Reference
-from scoring import LINKS, encode_answers
-from scoring.engine import evaluate, visibility
+from scoring import LINKS, AnswerArrays, Spec, encode_answers
+from scoring.engine import evaluate
 
 
 @dataclass(frozen=True)
@@ -56,20 +56,28 @@ def national_indicators(firms: Iterable[FirmAnswers]) -> list[IndicatorValue]:
     left_out: dict[str, int] = defaultdict(int)
     versions: dict[str, set[int]] = defaultdict(set)
     defs: dict[str, NationalIndicator] = {}
+    # Firms that score alike (one compiled spec) are evaluated together, in one batch.
+    groups: dict[int, tuple[Questionnaire, Spec, list[FirmAnswers]]] = {}
     for firm in firms:
-        q = shipped_catalog().compose(firm.sector, firm.version)
         spec = spec_for(firm.sector, firm.version, firm.year)
-        enc = encode_answers(spec, dict(firm.answers))
-        ev = evaluate(spec, enc)
-        visible = visibility(spec, enc.values, enc.na)[0]
+        if id(spec) not in groups:
+            groups[id(spec)] = (composed(firm.sector, firm.version), spec, [])
+        groups[id(spec)][2].append(firm)
+    for q, spec, members in groups.values():
+        encoded = [encode_answers(spec, dict(f.answers)) for f in members]
+        values = np.vstack([e.values for e in encoded])
+        na = np.vstack([e.na for e in encoded])
+        ev = evaluate(spec, AnswerArrays(values, na), with_visibility=True)
+        assert ev.visible is not None
         for ind in q.methodology.national_indicators:
             defs.setdefault(ind.id, ind)
-            versions[ind.id].add(firm.version)
-            x = _firm_value(ind, q, spec.index, enc.values[0], enc.na[0], visible, ev.links[0])
-            if x is None:
-                left_out[ind.id] += 1
-            else:
-                sums[ind.id].append(x)
+            versions[ind.id].add(q.version)
+            for r in range(len(members)):
+                x = _firm_value(ind, q, spec.index, values[r], na[r], ev.visible[r], ev.links[r])
+                if x is None:
+                    left_out[ind.id] += 1
+                else:
+                    sums[ind.id].append(x)
     out = []
     for iid, ind in defs.items():
         xs = sums.get(iid, [])
