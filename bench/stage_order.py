@@ -77,15 +77,20 @@ def main() -> None:
     for sector in cat.sectors:
         spec = compile_spec(cat.compose(sector, args.version))
         res = score_batch(spec, population(spec, args.n, seed=1, kind=args.kind))
-        rows = order_table(res.overall, res.stage)
-        print(f"\n{sector} v{args.version} ({args.kind}, n={args.n})")
-        for r in rows:
-            print(
-                f"  {r['stage']:16s} n={r['n']:6d}  p5={r['p5']:5.1f}  median={r['median']:5.1f}"
-                f"  p95={r['p95']:5.1f}"
-            )
-        for lo, hi, below, pairs in overlaps(rows):
-            print(f"  {lo} < {hi}: {below:6.2%} below the lower median; pair overlap {pairs:6.2%}")
+        show(f"{sector} v{args.version} ({args.kind}, n={args.n})", res.overall, res.stage)
+
+
+def show(title: str, overall: np.ndarray, stage: np.ndarray) -> None:
+    """Print each stage's level distribution and the overlap of neighbouring stages."""
+    rows = order_table(overall, stage)
+    print(f"\n{title}")
+    for r in rows:
+        print(
+            f"  {r['stage']:16s} n={r['n']:6d}  p5={r['p5']:5.1f}  median={r['median']:5.1f}"
+            f"  p95={r['p95']:5.1f}"
+        )
+    for lo, hi, below, pairs in overlaps(rows):
+        print(f"  {lo} < {hi}: {below:6.2%} below the lower median; pair overlap {pairs:6.2%}")
 
 
 def demo() -> None:
@@ -96,16 +101,8 @@ def demo() -> None:
         mine = [r for r in rows if r.version == version]
         overall = np.array([r.overall for r in mine])
         stage = np.array([r.stage for r in mine])
-        table = order_table(overall, stage)
         years = sorted({r.year for r in mine})
-        print(f"\ndemo, version {version} ({years[0]}–{years[-1]}, n={len(mine)})")
-        for r in table:
-            print(
-                f"  {r['stage']:16s} n={r['n']:6d}  p5={r['p5']:5.1f}  median={r['median']:5.1f}"
-                f"  p95={r['p95']:5.1f}"
-            )
-        for lo, hi, below, pairs in overlaps(table):
-            print(f"  {lo} < {hi}: {below:6.2%} below the lower median; pair overlap {pairs:6.2%}")
+        show(f"demo, version {version} ({years[0]}–{years[-1]}, n={len(mine)})", overall, stage)
 
 
 if __name__ == "__main__":
