@@ -7,6 +7,7 @@ Layout (all YAML, one version per file)::
                                    the folders are the sectors: a new sector is a new folder
     methodology/v<N>.yaml          weights, stage rules, adoption rule, national indicators
     regions/<id>.yaml              region profiles
+    regions/<id>/v<N>.yaml         a region's local notes on questionnaire version N
     lock.json                      content hashes of every published questionnaire and region
 
 A sector questionnaire is the composition core + module + methodology; its content hash covers
@@ -14,7 +15,9 @@ all three, so a published (locked) version can never change without the check no
 
 A region profile has no version of its own: its id is what enterprises and the database refer to,
 so the lock pins the id to one content hash. A changed profile is published under a new id (a new
-file), and the check reports an edited one, never accepting it silently.
+file), and the check reports an edited one, never accepting it silently. A region's local notes
+(platforms and brands its firms know by name) name question ids, so they follow the questionnaire
+version: one file per version, locked as ``<id>@<N>`` when that version is published.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from assess.schema import (
     ModuleFile,
     QuestionBase,
     RegionFile,
+    RegionGuidanceFile,
     Replacement,
     Section,
     SectorInfo,
@@ -381,6 +385,7 @@ class Catalog:
     modules: dict[str, dict[int, ModuleFile]] = field(default_factory=dict)
     methodologies: dict[int, MethodologyFile] = field(default_factory=dict)
     regions: dict[str, RegionFile] = field(default_factory=dict)
+    guidance: dict[tuple[str, int], RegionGuidanceFile] = field(default_factory=dict)
     lock: dict[str, str] = field(default_factory=dict)
     region_lock: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -462,6 +467,7 @@ class Catalog:
         composed: dict[str, str] = {}
         failed: set[str] = set()
         drafts: set[str] = set()
+        asked: dict[int, dict[str, set[str]]] = {}  # version → question → option ids
         for sector, versions in self.modules.items():
             for version, module in versions.items():
                 file = f"modules/{sector}/v{version}.yaml"
@@ -475,6 +481,8 @@ class Catalog:
                 composed[lock_key(sector, version)] = q.content_hash
                 if q.draft:
                     drafts.add(lock_key(sector, version))
+                for x in q.questions:
+                    asked.setdefault(version, {})[x.id] = {o.id for o in getattr(x, "options", ())}
         for key, digest in sorted(composed.items()):
             locked = self.lock.get(key)
             if locked is None and key in drafts:
@@ -500,7 +508,29 @@ class Catalog:
             if key in self.unreadable or key in failed:
                 continue  # its own problems are listed above
             problems.append(Problem(LOCK_FILE, key, "locked version has no file any more"))
+        problems.extend(self._guidance_problems(asked))
         problems.extend(self._region_lock_problems())
+        return problems
+
+    def _guidance_problems(self, asked: dict[int, dict[str, set[str]]]) -> list[Problem]:
+        """A region's notes must belong to a known region and name questions (and options) that
+        some sector's questionnaire of that version asks."""
+        problems = []
+        for (rid, v), g in sorted(self.guidance.items()):
+            file = f"regions/{rid}/v{v}.yaml"
+            if rid not in self.regions and f"regions/{rid}" not in self.unreadable:
+                problems.append(Problem(file, "region", f"no region profile regions/{rid}.yaml"))
+            if g.version != v:
+                problems.append(Problem(file, "version", f"file is v{v}, says {g.version}"))
+                continue
+            questions = asked.get(v, {})
+            for i, n in enumerate(g.notes):
+                if n.question not in questions:
+                    msg = f"no questionnaire of version {v} asks {n.question!r}"
+                    problems.append(Problem(file, f"notes[{i}].question", msg))
+                elif n.option is not None and n.option not in questions[n.question]:
+                    msg = f"{n.question} has no option {n.option!r}"
+                    problems.append(Problem(file, f"notes[{i}].option", msg))
         return problems
 
     def _region_lock_problems(self) -> list[Problem]:
@@ -508,8 +538,15 @@ class Catalog:
         current = self.region_hashes()
         for rid, digest in sorted(current.items()):
             locked = self.region_lock.get(rid)
+            what = "region notes" if "@" in rid else "region profile"
             if locked is None:
-                msg = "region profile not locked: publish it with `assess questionnaires lock`"
+                msg = f"{what} not locked: publish it with `assess questionnaires lock`"
+            elif locked != digest and "@" in rid:
+                msg = (
+                    f"published region notes changed (locked {locked[:19]}…, now {digest[:19]}…);"
+                    " published notes are immutable: restore them, and put the change in the"
+                    " notes of the next questionnaire version"
+                )
             elif locked != digest:
                 msg = (
                     f"published region profile changed (locked {locked[:19]}…, now {digest[:19]}…);"
@@ -519,12 +556,20 @@ class Catalog:
             else:
                 continue
             problems.append(Problem(LOCK_FILE, f"regions.{rid}", msg))
+        drafts = {f"{rid}@{v}" for (rid, v), g in self.guidance.items() if g.draft}
         for rid in sorted(set(self.region_lock) - set(current)):
             if f"regions/{rid}" in self.unreadable:
                 continue  # its own problems are listed above
-            problems.append(
-                Problem(LOCK_FILE, f"regions.{rid}", "locked region profile has no file any more")
-            )
+            what = "region notes" if "@" in rid else "region profile"
+            if rid in drafts:
+                msg = f"locked {what} marked as a draft again: remove the draft mark"
+            else:
+                msg = (
+                    f"locked {what} have no file any more"
+                    if "@" in rid
+                    else ("locked region profile has no file any more")
+                )
+            problems.append(Problem(LOCK_FILE, f"regions.{rid}", msg))
         return problems
 
     def hashes(self) -> dict[str, str]:
@@ -536,12 +581,24 @@ class Catalog:
         return out
 
     def region_hashes(self) -> dict[str, str]:
-        """Region id → content hash of its profile file, for every valid profile."""
-        return {
+        """Region id → content hash of its profile file, for every valid profile; and
+        ``<id>@<N>`` → hash of its notes on questionnaire version N, unless they are a draft."""
+        out = {
             rid: region_hash(self.raw[("region", rid, 0)])
             for rid in self.regions
             if ("region", rid, 0) in self.raw
         }
+        for (rid, v), g in sorted(self.guidance.items()):
+            if not g.draft and ("guidance", rid, v) in self.raw:
+                out[f"{rid}@{v}"] = region_hash(self.raw[("guidance", rid, v)])
+        return out
+
+    def region_notes(self, region: str, version: int) -> dict[tuple[str, str | None], I18n]:
+        """(question, option or None) → the region's note on it in questionnaire version N."""
+        g = self.guidance.get((region, version))
+        if g is None:
+            return {}
+        return {(n.question, n.option): n.text for n in g.notes}
 
 
 def _without(sections: list[Section], replaced: list[Replacement]) -> list[Section]:
@@ -688,6 +745,21 @@ def load_catalog(root: Path | None = None) -> Catalog:
                         )
                     )
                 cat.regions[region.id] = region
+        for folder in sorted(d for d in regions_dir.iterdir() if d.is_dir()):
+            for v, p in _versioned_files(folder):
+                notes = load(p, RegionGuidanceFile, ("guidance", folder.name))
+                if notes is None:
+                    cat.unreadable.add(f"regions/{folder.name}@{v}")
+                elif notes.region != folder.name:
+                    cat.problems.append(
+                        Problem(
+                            p.relative_to(root).as_posix(),
+                            "region",
+                            f"notes for region {notes.region!r} sit in folder {folder.name!r}",
+                        )
+                    )
+                else:
+                    cat.guidance[(folder.name, v)] = notes
     _check_sectors(cat)
     lock_path = root / LOCK_FILE
     if lock_path.exists():

@@ -29,6 +29,7 @@ from assess.schema import (
     Percentage,
     Ratio,
     RegionFile,
+    RegionGuidanceFile,
     SingleChoice,
 )
 from scoring import AnswerErrors, ScoreCard, score
@@ -98,7 +99,8 @@ def check(root: RootOpt = None) -> None:
     n = sum(len(v) for v in cat.modules.values())
     typer.echo(
         f"ok: {n} questionnaire version(s) of {len(cat.modules)} sector(s), "
-        f"{len(cat.methodologies)} methodology, {len(cat.regions)} region(s); lock file matches"
+        f"{len(cat.methodologies)} methodology, {len(cat.regions)} region(s) with "
+        f"{len(cat.guidance)} set(s) of local notes; lock file matches"
     )
 
 
@@ -131,7 +133,7 @@ def schema(
         Path | None, typer.Option("--out", help="Folder to write the schemas to.")
     ] = None,
 ) -> None:
-    """Write the JSON schemas of the YAML files (core, module, methodology, region)."""
+    """Write the JSON schemas of the YAML files (core, module, methodology, region, notes)."""
     docs = json_schemas()
     if out is None:
         typer.echo(json.dumps(docs, indent=2, ensure_ascii=False))
@@ -151,6 +153,7 @@ def json_schemas() -> dict[str, Any]:
         "module": ModuleFile.model_json_schema(),
         "methodology": MethodologyFile.model_json_schema(),
         "region": RegionFile.model_json_schema(),
+        "region_guidance": RegionGuidanceFile.model_json_schema(),
     }
 
 

@@ -64,6 +64,22 @@ def dependents(spec: Spec, question: str) -> tuple[str, ...]:
     return _dependents(spec).get(question, ())
 
 
+_GATES: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def _gates(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Question id → the questions whose answers decide whether it is shown (directly)."""
+    known = _GATES.get(spec.content_hash)
+    if known is None:
+        known = {}
+        for q in spec.questions:
+            cols = {c.column for c in q.show_if if c.test != "never"}
+            if cols:
+                known[q.id] = tuple(spec.questions[c].id for c in sorted(cols))
+        _GATES[spec.content_hash] = known
+    return known
+
+
 @dataclass(frozen=True)
 class SectionProgress:
     """Required questions answered in one section (hidden ones do not count)."""
@@ -73,10 +89,15 @@ class SectionProgress:
     title_en: str
     answered: int
     required: int
+    #: Required questions hidden only because a question that decides them has no answer yet:
+    #: the section is not done, its questions are still to come.
+    waiting: int = 0
+    #: Required questions hidden by the answers given (they do not apply to this firm).
+    not_applicable: int = 0
 
     @property
     def complete(self) -> bool:
-        return self.answered >= self.required
+        return self.answered >= self.required and not self.waiting
 
 
 def asked(x: QuestionBase) -> bool:
@@ -84,13 +105,37 @@ def asked(x: QuestionBase) -> bool:
     return x.required and getattr(x, "type", "") != "derived"
 
 
-def progress(q: Questionnaire, raw: dict[str, Any], visible: set[str]) -> list[SectionProgress]:
-    """Per section: how many visible required questions have an answer (N/A counts)."""
+def progress(
+    q: Questionnaire,
+    raw: dict[str, Any],
+    visible: set[str],
+    gates: dict[str, tuple[str, ...]] | None = None,
+) -> list[SectionProgress]:
+    """Per section: how many visible required questions have an answer (N/A counts), and how
+    many hidden ones wait for an unanswered question that decides them."""
+    gates = gates or {}
+
+    def waits(qid: str, seen: frozenset[str] = frozenset()) -> bool:
+        # Hidden because a deciding question is unanswered, or is itself hidden and waiting.
+        for g in gates.get(qid, ()):
+            if g in seen:
+                continue
+            if g in visible and raw.get(g) is None:
+                return True
+            if g not in visible and waits(g, seen | {qid}):
+                return True
+        return False
+
     out = []
     for s in q.sections:
         req = [x.id for x in s.questions if asked(x) and x.id in visible]
         done = sum(1 for qid in req if raw.get(qid) is not None)
-        out.append(SectionProgress(s.id, s.title.zh, s.title.en, done, len(req)))
+        hidden = [x.id for x in s.questions if asked(x) and x.id not in visible]
+        waiting = sum(1 for qid in hidden if waits(qid))
+        prog = SectionProgress(
+            s.id, s.title.zh, s.title.en, done, len(req), waiting, len(hidden) - waiting
+        )
+        out.append(prog)
     return out
 
 
@@ -153,7 +198,7 @@ def board(spec: Spec, q: Questionnaire, raw: dict[str, Any]) -> Board:
             reasons[e.question] = (e.kind, tuple(e.leaves_out))
     return Board(
         visible,
-        progress(q, raw, visible),
+        progress(q, raw, visible, _gates(spec)),
         _preview(spec, ev),
         derived,
         reasons,

@@ -775,3 +775,34 @@ class RegionFile(Strict):
         if t.adoption_goal.year <= t.adoption_baseline.year:
             raise ValueError("the adoption goal year must follow the baseline year")
         return self
+
+
+class GuidanceNote(Strict):
+    """A local pointer beside one question (or one option of it): a regional platform, brand or
+    rule that firms of the region know by name. It helps a firm answer; it never changes a score."""
+
+    question: str = Field(min_length=1)
+    option: str | None = None
+    text: I18n
+
+
+class RegionGuidanceFile(Strict):
+    """Notes of one region on one version of the questionnaires (``regions/<id>/v<N>.yaml``).
+
+    The region profile stays as published; its local notes follow the questionnaire version whose
+    question ids they name, and are locked when that version is published.
+    """
+
+    kind: Literal["region_guidance"]
+    region: str
+    version: int = Field(ge=1)  # the questionnaire version (core and modules) the notes annotate
+    draft: bool = False
+    source: str = Field(min_length=1)
+    notes: list[GuidanceNote] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _whole(self) -> RegionGuidanceFile:
+        keys = [(n.question, n.option) for n in self.notes]
+        if len(set(keys)) != len(keys):
+            raise ValueError("one note per question (or per option of a question)")
+        return self

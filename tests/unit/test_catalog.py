@@ -313,9 +313,78 @@ def test_a_new_region_must_be_locked_and_locking_it_changes_no_entry(library):
 def test_a_locked_region_without_its_file_is_reported(library):
     (library / "regions" / "jilin_city.yaml").unlink()
     problems = load_catalog(library).check()
-    assert [(p.path, p.message) for p in problems] == [
-        ("regions.jilin_city", "locked region profile has no file any more")
+    assert [(p.file, p.path, p.message) for p in problems] == [
+        ("regions/jilin_city/v2.yaml", "region", "no region profile regions/jilin_city.yaml"),
+        ("lock.json", "regions.jilin_city", "locked region profile has no file any more"),
     ]
+
+
+NOTES = "regions/jilin_city/v2.yaml"
+
+
+def _edit_notes(library: Path, edit) -> None:
+    path = library / NOTES
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
+
+def test_a_region_s_notes_name_questions_and_options_of_their_version(library):
+    cat = load_catalog(library)
+    notes = cat.region_notes("jilin_city", 2)
+    assert ("food.mkt.online_channels", "regional") in notes
+    assert "吉林大米" in notes[("food.mkt.consumer_code", None)].zh
+    assert cat.region_notes("jilin_city", 1) == {} and cat.region_notes("nowhere", 2) == {}
+
+    def wrong(doc):
+        doc["notes"][0]["question"] = "food.mkt.trace_platform"  # asked in version 1 only
+        doc["notes"][1]["option"] = "jilin"
+
+    _edit_notes(library, wrong)
+    problems = [(p.file, p.path, p.message) for p in load_catalog(library).check()]
+    assert problems == [
+        (
+            NOTES,
+            "notes[0].question",
+            "no questionnaire of version 2 asks 'food.mkt.trace_platform'",
+        ),
+        (NOTES, "notes[1].option", "food.mkt.online_channels has no option 'jilin'"),
+    ]
+
+
+def test_published_region_notes_are_locked_and_never_change(library):
+    def publish(doc):
+        doc.pop("draft", None)
+
+    _edit_notes(library, publish)
+    lock = json.loads((library / "lock.json").read_text(encoding="utf-8"))
+    lock["regions"].pop("jilin_city@2", None)  # as before the notes were published
+    (library / "lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    cat = load_catalog(library)
+    assert [(p.path, p.message) for p in cat.check()] == [
+        (
+            "regions.jilin_city@2",
+            "region notes not locked: publish it with `assess questionnaires lock`",
+        )
+    ]
+    assert write_lock(cat) == ["regions.jilin_city@2"]
+    assert load_catalog(library).check() == []
+
+    def edit(doc):
+        doc["notes"][0]["text"]["zh"] = "改过的说明"
+
+    _edit_notes(library, edit)
+    [problem] = load_catalog(library).check()
+    assert problem.path == "regions.jilin_city@2"
+    assert problem.message.startswith("published region notes changed")
+
+    def draft_again(doc):
+        doc["notes"][0]["text"]["zh"] = "改过的说明"
+        doc["draft"] = True
+
+    _edit_notes(library, draft_again)
+    [problem] = load_catalog(library).check()
+    assert problem.message == "locked region notes marked as a draft again: remove the draft mark"
 
 
 def test_a_lock_file_from_before_regions_reports_the_region_as_unlocked(library):

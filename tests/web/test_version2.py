@@ -192,3 +192,70 @@ def test_the_fill_page_lists_what_a_new_version_asks_anew(client, world, sqlite_
     assert m and int(m.group(1)) > 20, text[:600]
     notice = page[page.index('class="notice version-change"') :]
     assert "core--ctx--production" in notice[: notice.index("</div>")]
+
+
+def _food_firm_with_user(engine, cluster: str = "eco_food") -> tuple[int, str]:
+    """A food firm of Jilin City (cluster ``cluster``) with a v2 assessment, and its user name."""
+    from assess.accounts import create_user
+    from tests.db import factories
+    from tests.web.conftest import FAST, PASSWORD
+
+    with Session(engine) as s:
+        ent = factories.enterprise(s, "food", cluster, name="丙食品有限公司")
+        name = f"user-food-{ent.id}"
+        create_user(
+            s,
+            username=name,
+            password=PASSWORD,
+            hasher=FAST,
+            role="enterprise",  # type: ignore[arg-type]
+            enterprise_id=ent.id,
+        )
+        a = start_assessment(s, ent, 2021, by_user=None, version=2)
+        s.commit()
+        return a.id or 0, name
+
+
+def test_a_firm_of_the_region_sees_its_local_notes_beside_region_neutral_questions(
+    client, world, sqlite_engine
+):
+    aid, user = _food_firm_with_user(sqlite_engine)
+    token = sign_in(client, user)
+    page = client.get(f"/assessments/{aid}?section=food.trace").text
+    code = block(page, "food.mkt.consumer_code")
+    assert "本地说明（吉林市）：" in code and "吉林大米" in code
+    channels = block(page, "food.mkt.online_channels")
+    option = channels[channels.index('value="regional"') :]
+    option = option[: option.index("</label>")]
+    assert "吉林市：" in option and "长白山" in option
+    # The questionnaire itself names no region: a firm elsewhere would see the neutral text only.
+    q = shipped_catalog().compose("food", 2)
+    text = q.by_id["food.mkt.consumer_code"].help.zh + str(q.by_id["food.mkt.online_channels"])
+    assert "吉林" not in text and "长白山" not in text
+    # The English page says the same in English.
+    assert client.post("/lang", data={"lang": "en", "csrf_token": token}).status_code == 303
+    page = client.get(f"/assessments/{aid}?section=food.trace").text
+    assert "Local note (Jilin City):" in block(page, "food.mkt.consumer_code")
+
+
+def test_a_section_hidden_until_its_deciding_question_is_answered_is_not_shown_as_done(
+    client, world, sqlite_engine
+):
+    aid = v2_assessment(sqlite_engine, world.ent_a.id, 2021)
+    token = sign_in(client, world.users["enterprise"])
+    nav = client.get(f"/assessments/{aid}").text
+    nav = nav[nav.index('id="progress"') :]
+    production = nav[nav.index('data-section="core.prod"') :]
+    production = production[: production.index("</li>")]
+    assert "待前面的题目作答" in production and "✓" not in production and "0/0" not in production
+    url = f"/assessments/{aid}/answers/core.ctx.production"
+    r = client.post(url, data={"version": "0", "value": "none"}, headers=htmx(token))
+    assert r.status_code == 200, r.text
+    production = r.text[r.text.index('data-section="core.prod"') :]
+    production = production[: production.index("</li>")]
+    assert "不适用" in production and "待前面" not in production
+    r = client.post(url, data={"version": "1", "value": "own"}, headers=htmx(token))
+    assert r.status_code == 200, r.text
+    production = r.text[r.text.index('data-section="core.prod"') :]
+    production = production[: production.index("</li>")]
+    assert re.search(r'data-required="(\d+)">0/\1</span>', production)

@@ -8,26 +8,23 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from assess import filling
+from assess import filling, fillview
 from assess.access import fillable_assessment, own_enterprise, readable_assessment
 from assess.assessments import (
-    answers_of,
     card_of,
-    history,
     missing_reasons,
     missing_required,
     open_years,
-    raw_answers,
     save_from_form,
     spec_of,
     start_assessment,
     submit,
-    version_change,
     withdraw,
 )
 from assess.compile import shipped_catalog
 from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
-from assess.models import Answer, Assessment, Enterprise, Role, Status, User
+from assess.fillview import QuestionsView
+from assess.models import Assessment, Enterprise
 from assess.reports import names_of, years_of
 from assess.schema import QuestionBase
 from web import htmx, i18n
@@ -84,47 +81,14 @@ def start(
     return htmx.redirect(request, request.app.url_path_for("fill", assessment_id=str(a.id)))
 
 
-def _board_ctx(
-    a: Assessment, user: User, rows: dict[str, Answer], raw: dict[str, Any]
-) -> dict[str, Any]:
-    """What the page's questions, progress and preview need, for the given answer rows."""
-    q = filling.questionnaire_of(a)
-    b = filling.board(spec_of(a), q, raw)
+def _page(view: QuestionsView) -> dict[str, Any]:
+    """A view of the filling page, with the number formatting its template uses."""
     return {
-        "a": a,
-        "q": q,
-        "states": {qid: filling.state_of(r) for qid, r in rows.items()},
-        "empty": filling.AnswerState(),
-        "visible": b.visible,
-        "progress": b.progress,
-        "preview": b.preview,
-        "derived": b.derived,
-        "reasons": b.reasons,
-        "withheld": b.withheld,
-        "names": names_of(a.questionnaire, a.questionnaire_version),
-        "editable": Status(a.status).editable and user.role == Role.enterprise,
+        **view.as_context(),
         "number_text": filling.number_text,
         "ratio_result": filling.ratio_result,
-        "current": None,  # the open section: only the whole page knows it
         "oob": False,
         "status_kind": "",
-    }
-
-
-def _stored_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
-    """_board_ctx for every answer as stored now (visibility needs all of them)."""
-    rows = answers_of(db, a)
-    return _board_ctx(a, user, rows, raw_answers(rows))
-
-
-def _fill_ctx(db: Session, a: Assessment, user: User, section: str | None) -> dict[str, Any]:
-    ctx = _stored_ctx(db, a, user)
-    return {
-        **ctx,
-        "history": history(db, a),
-        "current": filling.current_section(ctx["q"], section),
-        "version_change": version_change(db, a),
-        "section_of": filling.section_of(ctx["q"]),
     }
 
 
@@ -138,7 +102,7 @@ def fill_page(
     section: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     a = readable_assessment(db, user, assessment_id)
-    return htmx.render(request, "fill.html", _fill_ctx(db, a, user, section))
+    return htmx.render(request, "fill.html", _page(fillview.fill_page(db, a, user, section)))
 
 
 def _question_of(a: Assessment, question: str) -> QuestionBase:
@@ -156,7 +120,7 @@ def question_block(
     """One question as stored now (the "use the other value" choice after a conflict)."""
     a = readable_assessment(db, user, assessment_id)
     qdef = _question_of(a, question)
-    ctx = _stored_ctx(db, a, user)
+    ctx = _page(fillview.question_view(db, a, user))
     ctx["question"] = qdef
     return htmx.partial(request, "_question.html", ctx)
 
@@ -203,16 +167,8 @@ def _save(
         db.rollback()
         ctx.update(status_kind="error", problem=exc.first)
         return htmx.partial(request, "_question_status.html", ctx, status=exc.status)
-    full = _board_ctx(a, user, done.rows, done.values)
-    by_id = filling.questionnaire_of(a).by_id
-    full.update(
-        question=qdef,
-        status_kind="saved",
-        version=done.saved.version,
-        comment_given=bool(done.saved.comment.strip()),
-        oob=True,
-        dependents=[by_id[d] for d in done.dependents],
-    )
+    full = _page(fillview.saved_view(db, a, user, done))
+    full.update(status_kind="saved", oob=True)
     return htmx.partial(request, "_saved.html", full)
 
 

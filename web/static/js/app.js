@@ -185,7 +185,20 @@
     document.querySelectorAll("[data-open-reason]").forEach(function (el) {
       var block = document.getElementById(el.getAttribute("data-open-reason"));
       var box = block && block.querySelector("details.q-comment");
-      if (box) box.open = true;
+      if (!box) return;
+      box.open = true;
+      // The box asked for a comment until now: it asks for the reason, as a reload would show.
+      if (!box.classList.contains("needs-reason")) {
+        var label = el.getAttribute("data-reason-label");
+        var summary = box.querySelector("summary");
+        var area = box.querySelector("textarea");
+        box.classList.add("needs-reason");
+        if (summary && label) summary.textContent = label;
+        if (area && label) {
+          area.setAttribute("aria-label", label);
+          if (!area.value.trim()) area.setAttribute("aria-invalid", "true");
+        }
+      }
     });
   });
 
