@@ -467,9 +467,10 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
         case "auto.ctx.processes":
             if given.get("auto.ctx.enterprise_type") == "OEM":
                 return ["STAMP", "WELD", "PAINT", "ASSY"]
+            free = [o for o, ex in zip(q.options, q.exclusive, strict=True) if not ex]
             shares = (0.45, 0.4, 0.3, 0.6, 0.55)
-            chosen = [o for o, p in zip(q.options, shares, strict=True) if rng.random() < p]
-            return chosen or [q.options[int(rng.integers(len(q.options)))]]
+            chosen = [o for o, p in zip(free, shares, strict=True) if rng.random() < p]
+            return chosen or [free[int(rng.integers(len(free)))]]
         case "auto.ctx.connected":
             kind = given.get("auto.ctx.enterprise_type")
             return kind == "OEM" or rng.random() < (0.45 if kind == "T1" else 0.15)
@@ -509,11 +510,21 @@ def _context(q: Question, firm: _Firm, given: dict[str, Any], rng: np.random.Gen
                 rng.random() < (0.6 if given.get("petrochemicals.ctx.sis_required") else 0.15)
             )
         case "textiles.ctx.fibre_form":
-            weights = (0.8, 0.0, 0.0, 0.2) if c == "carbon_fibre" else (0.3, 0.3, 0.2, 0.2)
-            return _pick(rng, q.options, weights)
+            # CF (oxidation and carbonisation of bought precursor) is offered from version 2.
+            if c == "carbon_fibre":
+                share = (
+                    {"FIL": 0.8, "NONE": 0.2}
+                    if "CF" not in q.options
+                    else {"FIL": 0.55, "CF": 0.25, "NONE": 0.2}
+                )
+            else:
+                share = {"FIL": 0.3, "STA": 0.3, "BOTH": 0.2, "NONE": 0.2}
+            return _pick(rng, q.options, [share.get(o, 0.0) for o in q.options])
         case "textiles.ctx.carbon_fibre":
-            spins = given.get("textiles.ctx.fibre_form") != "NONE"
-            return spins and (c == "carbon_fibre" or rng.random() < 0.05)
+            form = given.get("textiles.ctx.fibre_form")
+            if form == "CF":
+                return True
+            return form != "NONE" and (c == "carbon_fibre" or rng.random() < 0.05)
         case "textiles.ctx.downstream":
             if given.get("textiles.ctx.fibre_form") == "NONE":  # weavers, knitters, dyers
                 share = {"YARN": 0.4, "FABRIC": 0.6, "DYE": 0.45, "NONWOVEN": 0.1, "SEW": 0.15}
@@ -936,7 +947,11 @@ def _meet(spec: Spec, c: Clause, answers: dict[str, Any], rng: np.random.Generat
         best = min(c.options, key=lambda o: (abs(q.option_scores[o] - cur), o))
         answers[q.id] = q.options[best]
     elif c.test == "includes" and isinstance(v, list):
-        keep = {o for o in v if not q.exclusive[q.options.index(o)]} | {q.options[c.options[0]]}
+        wanted = c.options[0]
+        if q.exclusive[wanted]:  # "none of these" stands alone
+            answers[q.id] = [q.options[wanted]]
+            return
+        keep = {o for o in v if not q.exclusive[q.options.index(o)]} | {q.options[wanted]}
         answers[q.id] = [o for o in q.options if o in keep]
 
 

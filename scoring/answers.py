@@ -58,6 +58,10 @@ class AnswerErrors(ValueError):
         self.errors = errors
         super().__init__("; ".join(f"{e.question}: {e.en}" for e in errors))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its errors (a process pool sends it back from a worker).
+        return (AnswerErrors, (self.errors,))
+
 
 @dataclass(frozen=True)
 class AnswerArrays:

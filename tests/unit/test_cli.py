@@ -303,4 +303,4 @@ def test_score_lists_exemptions_and_their_worth():
     result = CliRunner().invoke(app, ["score", "--draft", path])
     assert result.exit_code == 0, result.output
     assert "petrochemicals.ctx.major_hazard = false → petrochemicals.safety." in result.output
-    assert "若按 0 分计入，总体水平为 50.61 (当前 52.27)" in result.output
+    assert "若按 0 分计入，总体水平为 50.61 (当前 53.15)" in result.output

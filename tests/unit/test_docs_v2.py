@@ -43,6 +43,7 @@ def test_the_version_2_example_figures_come_from_the_engine(card):
     assert card.it_links == ["rd", "production", "management", "marketing"]
     kinds = {(e.question, e.kind) for e in card.exemptions}
     assert kinds == {
+        ("petrochemicals.prod.apc", "na"),
         ("petrochemicals.ben.unplanned_shutdowns", "na"),
         ("petrochemicals.ctx.major_hazard", "exemption"),
     }
