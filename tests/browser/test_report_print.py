@@ -87,7 +87,7 @@ def test_the_report_printed_at_desktop_width_is_three_a4_pages_with_every_chart_
     world = live.world
     with Session(live.engine) as s:  # type: ignore[call-overload]
         _submit(s, s.get(Assessment, world.a_draft.id), {**ANSWERS, "core.rd.digital_share": 40})
-        later = start_assessment(s, world.ent_a, 2021, by_user=None)
+        later = start_assessment(s, world.ent_a, 2021, by_user=None, version=1)
         _submit(s, later, ANSWERS)
         s.commit()
         aid = later.id

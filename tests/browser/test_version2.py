@@ -65,6 +65,9 @@ def test_a_version_2_year_guides_the_firm(live, browser, tmp_path):
     settled(page)
     assert "需要说明理由" in page.locator(dom(qid, "s")).inner_text()
     assert block.locator("details.q-comment").get_attribute("open") is not None
+    # The box asks for the reason at once, as a reload would (not "comment").
+    assert block.locator("details.q-comment > summary").inner_text() == "理由（必填）"
+    assert "needs-reason" in (block.locator("details.q-comment").get_attribute("class") or "")
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/v2-reason.png", full_page=False)
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors

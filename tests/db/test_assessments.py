@@ -25,7 +25,7 @@ def _fill(s, a, answers):
 def test_a_new_assessment_is_pinned_to_the_sectors_current_questionnaire(engine):
     with Session(engine) as s:
         ent = factories.enterprise(s, sector="pharma", cluster="fine_chem")
-        a = svc.start_assessment(s, ent, 2019, by_user=None)
+        a = svc.start_assessment(s, ent, 2019, by_user=None, version=1)
         s.commit()
         spec = svc.spec_of(a)
         assert (a.questionnaire, a.questionnaire_version) == ("pharma", 1)
@@ -36,17 +36,17 @@ def test_a_new_assessment_is_pinned_to_the_sectors_current_questionnaire(engine)
 def test_one_assessment_per_enterprise_and_year(engine):
     with Session(engine) as s:
         ent = factories.enterprise(s)
-        svc.start_assessment(s, ent, 2019, by_user=None)
+        svc.start_assessment(s, ent, 2019, by_user=None, version=1)
         with pytest.raises(Locked) as exc:
-            svc.start_assessment(s, ent, 2019, by_user=None)
+            svc.start_assessment(s, ent, 2019, by_user=None, version=1)
         assert exc.value.first.code == "year_taken"
         with pytest.raises(Invalid):
-            svc.start_assessment(s, ent, 2009, by_user=None)
+            svc.start_assessment(s, ent, 2009, by_user=None, version=1)
 
 
 def test_saving_answers_raises_their_version_and_scores_them(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         saved = svc.save_answer(
             s, a, "core.infra.strategy", "C", "见规划", base_version=0, by_user=None
         )
@@ -63,7 +63,7 @@ def test_saving_answers_raises_their_version_and_scores_them(engine):
 def test_the_values_read_for_scoring_are_the_stored_answers(engine):
     """stored_values (one aggregate row) gives what the answer rows hold, every kind of value."""
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         assert svc.stored_values(s, a) == {}
         _fill(s, a, EXAMPLE)
         svc.save_answer(s, a, "core.infra.strategy", None, "", base_version=1, by_user=None)
@@ -79,7 +79,7 @@ def test_the_values_read_for_scoring_are_the_stored_answers(engine):
 
 def test_a_stale_save_is_refused_with_the_other_value_and_nothing_is_overwritten(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         svc.save_answer(s, a, "core.prod.nc_rate", 40, "", base_version=0, by_user=None)
         svc.save_answer(s, a, "core.prod.nc_rate", 55, "tab B", base_version=1, by_user=None)
         s.commit()
@@ -98,7 +98,7 @@ def test_a_stale_save_is_refused_with_the_other_value_and_nothing_is_overwritten
 
 def test_two_sessions_saving_from_the_same_version_cannot_both_win(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         svc.save_answer(s, a, "core.prod.nc_rate", 40, "", base_version=0, by_user=None)
         s.commit()
         aid = a.id
@@ -132,7 +132,7 @@ def test_two_sessions_saving_from_the_same_version_cannot_both_win(engine):
 )
 def test_bad_values_get_a_specific_message_and_are_not_saved(engine, question, value, code):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         with pytest.raises(Invalid) as exc:
             svc.save_answer(s, a, question, value, "", base_version=0, by_user=None)
         p = exc.value.first
@@ -144,14 +144,14 @@ def test_bad_values_get_a_specific_message_and_are_not_saved(engine, question, v
 
 def test_an_unknown_question_is_not_found(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         with pytest.raises(NotFound):
             svc.save_answer(s, a, "core.nope", "A", "", base_version=0, by_user=None)
 
 
 def test_a_100_kb_comment_is_refused(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         with pytest.raises(Invalid) as exc:
             svc.save_answer(
                 s, a, "core.infra.strategy", "B", "字" * 100_000, base_version=0, by_user=None
@@ -162,7 +162,7 @@ def test_a_100_kb_comment_is_refused(engine):
 
 def test_a_script_tag_in_a_text_answer_is_stored_as_typed(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         text = "<script>alert('x')</script> 明年上线 MES"
         svc.save_answer(
             s, a, "core.notes.next_year", text, "<b>注</b>", base_version=0, by_user=None
@@ -174,7 +174,7 @@ def test_a_script_tag_in_a_text_answer_is_stored_as_typed(engine):
 
 def test_submit_needs_the_pledge_and_every_required_answer(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         partial = dict(list(EXAMPLE.items())[:10])
         _fill(s, a, partial)
         with pytest.raises(Invalid) as exc:
@@ -188,7 +188,7 @@ def test_submit_needs_the_pledge_and_every_required_answer(engine):
 
 def test_submitting_locks_the_answers_and_stores_the_scorecard(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         _fill(s, a, EXAMPLE)
         card = svc.submit(s, a, pledge=True, by_user=None)
         s.commit()
@@ -206,7 +206,7 @@ def test_submitting_locks_the_answers_and_stores_the_scorecard(engine):
 
 def test_withdrawing_reopens_the_answers(engine):
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         _fill(s, a, EXAMPLE)
         svc.submit(s, a, pledge=True, by_user=None)
         svc.withdraw(s, a, by_user=None)
@@ -220,10 +220,10 @@ def test_withdrawing_reopens_the_answers(engine):
 def test_copy_from_last_year_prefills_answers_and_comments(engine):
     with Session(engine) as s:
         ent = factories.enterprise(s)
-        old = svc.start_assessment(s, ent, 2019, by_user=None)
+        old = svc.start_assessment(s, ent, 2019, by_user=None, version=1)
         _fill(s, old, EXAMPLE)
         svc.save_answer(s, old, "core.infra.strategy", "D", "沿用", base_version=1, by_user=None)
-        new = svc.start_assessment(s, ent, 2020, by_user=None, copy_last_year=True)
+        new = svc.start_assessment(s, ent, 2020, by_user=None, copy_last_year=True, version=1)
         s.commit()
         copied = svc.answers_of(s, new)
         assert set(copied) == set(EXAMPLE)
@@ -235,7 +235,7 @@ def test_copy_from_last_year_prefills_answers_and_comments(engine):
 def test_copy_from_a_version_1_year_carries_same_questions_and_lists_the_rest(engine):
     with Session(engine) as s:
         ent = factories.enterprise(s)
-        old = svc.start_assessment(s, ent, 2019, by_user=None)
+        old = svc.start_assessment(s, ent, 2019, by_user=None, version=1)
         _fill(s, old, EXAMPLE)
         svc.save_answer(s, old, "core.infra.strategy", "D", "沿用", base_version=1, by_user=None)
         new = svc.start_assessment(s, ent, 2020, by_user=None, copy_last_year=True, version=2)
@@ -267,7 +267,7 @@ def test_what_if_scores_proposed_answers_and_saves_nothing(engine):
 
     with Session(engine) as s:
         ent = factories.enterprise(s, sector="petrochemicals", cluster="fine_chem")
-        a = svc.start_assessment(s, ent, 2020, by_user=None)
+        a = svc.start_assessment(s, ent, 2020, by_user=None, version=1)
         _fill(s, a, EXAMPLE)
         s.commit()
         before = {r.question: (r.value, r.version) for r in s.exec(select(Answer))}

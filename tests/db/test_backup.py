@@ -62,7 +62,7 @@ def fresh_url(empty_db_url, tmp_path) -> Iterator[str]:
 
 def draft(engine: sa.Engine) -> int:
     with Session(engine) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         s.commit()
         assert a.id is not None
         return a.id

@@ -60,7 +60,7 @@ class Saver:
 
 def _one_round(engine, round_no: int) -> None:
     with Session(engine, expire_on_commit=False) as s:
-        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None)
+        a = svc.start_assessment(s, factories.enterprise(s), 2020, by_user=None, version=1)
         for qid, value in EXAMPLE.items():
             svc.save_answer(s, a, qid, value, "", base_version=0, by_user=None)
         s.commit()

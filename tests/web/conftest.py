@@ -56,8 +56,8 @@ def build_world(engine: sa.Engine) -> World:
             name = f"user-{who.replace('_', '-')}"
             create_user(s, username=name, password=PASSWORD, hasher=FAST, **kw)  # type: ignore[arg-type]
             users[who] = name
-        a = start_assessment(s, ent_a, 2020, by_user=None)
-        b = start_assessment(s, ent_b, 2020, by_user=None)
+        a = start_assessment(s, ent_a, 2020, by_user=None, version=1)
+        b = start_assessment(s, ent_b, 2020, by_user=None, version=1)
         s.commit()
         return World(ent_a, ent_b, a, b, users)
 

@@ -136,7 +136,7 @@ def test_a_firm_without_assessments_is_offered_the_newest_year(client, world, sq
         ent = s.get(Enterprise, world.ent_b.id)
         assert ent is not None
         # B's only assessment is this year's: nothing follows it, the newest open year is offered.
-        start_assessment(s, ent, current_year(), by_user=None)
+        start_assessment(s, ent, current_year(), by_user=None, version=1)
         s.commit()
     sign_in(client, world.users["enterprise_b"])
     years, chosen = _options(client.get("/assessments").text)

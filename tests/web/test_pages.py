@@ -93,7 +93,7 @@ def test_the_report_explains_the_stage_and_hides_the_peer_median_below_five_peer
     with Session(sqlite_engine) as s:
         for _ in range(5):
             ent = factories.enterprise(s, "petrochemicals", "basic_chem")
-            a = start_assessment(s, ent, 2020, by_user=None)
+            a = start_assessment(s, ent, 2020, by_user=None, version=1)
             for qid, value in EXAMPLE.items():
                 save_answer(s, a, qid, value, "", base_version=0, by_user=None)
             submit(s, a, pledge=True, by_user=None)

@@ -157,7 +157,7 @@ def test_the_report_marks_the_year_the_version_changed(client, world, sqlite_eng
     with Session(sqlite_engine) as s:
         ent = s.get(Enterprise, world.ent_a.id)
         assert ent is not None
-        old = start_assessment(s, ent, 2019, by_user=None)
+        old = start_assessment(s, ent, 2019, by_user=None, version=1)
         s.commit()
         old_id = old.id or 0
     fill(sqlite_engine, old_id, EXAMPLE)
