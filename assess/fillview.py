@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from assess import filling
 from assess.assessments import (
     FormSave,
+    VersionChange,
     answers_of,
     history,
     raw_answers,
@@ -75,7 +76,7 @@ class FillPage(QuestionsView):
     """The whole filling page."""
 
     history: list[StatusChange] = field(default_factory=list)
-    version_change: Any = None  # assessments.VersionChange | None
+    version_change: VersionChange | None = None
     section_of: dict[str, str] = field(default_factory=dict)
 
 

@@ -17,36 +17,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from make_golden import golden  # the same pinned parts as version 1
+
 from assess.answers_file import read_answers
 from assess.compile import shipped_catalog
-from scoring import ScoreCard, score
+from scoring import score
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "answers" / "v2"
 GOLDEN = ROOT / "tests" / "data" / "golden" / "v2"
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 9)
-
-
-def golden(card: ScoreCard) -> dict[str, Any]:
-    """The parts of a ScoreCard a golden file pins (the version 1 shape; a link that does not
-    apply to the firm has no score: null)."""
-    return {
-        "questionnaire": card.questionnaire,
-        "version": card.version,
-        "overall": round(card.overall, 9),
-        "links": {k: _round(v) for k, v in card.links.items()},
-        "aspects": {k: _round(v) for k, v in card.aspects.items()},
-        "stage": card.stage,
-        "it_links": card.it_links,
-        "it_adopter": card.it_adopter,
-        "missing_required": card.missing_required,
-        "roadmap": [
-            {"question": r.question, "to": r.to, "gain": round(r.gain, 9)} for r in card.roadmap
-        ],
-    }
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -18,14 +18,19 @@ from scoring import score
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 9)
+
+
 def golden(card) -> dict:
-    """The parts of a ScoreCard that are pinned by a golden file."""
+    """The parts of a ScoreCard that are pinned by a golden file (a link that does not apply to
+    the firm, possible from version 2, has no score: null)."""
     return {
         "questionnaire": card.questionnaire,
         "version": card.version,
         "overall": round(card.overall, 9),
-        "links": {k: round(v, 9) for k, v in card.links.items()},
-        "aspects": {k: round(v, 9) for k, v in card.aspects.items()},
+        "links": {k: _round(v) for k, v in card.links.items()},
+        "aspects": {k: _round(v) for k, v in card.aspects.items()},
         "stage": card.stage,
         "it_links": card.it_links,
         "it_adopter": card.it_adopter,

@@ -39,18 +39,13 @@ def test_a_version_2_year_guides_the_firm(live, browser, tmp_path):
     assert "上一年度”指 2021 年 1–12 月" in page.locator("p.period").inner_text()
 
     # Headcount once; the IT-staff share follows as the count is typed.
-    show(page, "core.ctx.employees")
-    box = page.locator(dom("core.ctx.employees")).locator("input[name=value]")
-    box.fill("400")
-    with page.expect_response(lambda r: "core.ctx.employees" in r.url and r.ok):
-        box.press("Tab")
-    settled(page)
-    show(page, "core.infra.it_staff_count")
-    box = page.locator(dom("core.infra.it_staff_count")).locator("input[name=value]")
-    box.fill("6")
-    with page.expect_response(lambda r: "core.infra.it_staff_count" in r.url and r.ok):
-        box.press("Tab")
-    settled(page)
+    for qid, value in (("core.ctx.employees", "400"), ("core.infra.it_staff_count", "6")):
+        show(page, qid)
+        box = page.locator(dom(qid)).locator("input[name=value]")
+        box.fill(value)
+        with page.expect_response(lambda r, qid=qid: qid in r.url and r.ok):
+            box.press("Tab")
+        settled(page)
     out = page.locator(dom("core.infra.it_staff_share")).locator("output.derived")
     assert out.inner_text().strip() == "= 1.5 %"
     if SHOTS:
@@ -103,4 +98,32 @@ def test_the_printed_report_shows_what_the_certifier_reviews(live, browser, tmp_
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "需评审复核的答案" in text and "见说明文件" in text
     assert "不能逐分比较" in text
+    page.close()
+
+
+def test_a_jilin_food_firm_sees_its_local_notes_and_a_section_waiting_on_an_answer(
+    live, browser, tmp_path
+):
+    from tests.web.test_version2 import _food_firm_with_user
+
+    aid, user = _food_firm_with_user(live.engine)
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    sign_in_through_the_form(page, live, user)
+    page.goto(f"{live.url}/assessments/{aid}")
+    production = page.locator('.progress-nav li[data-section="core.prod"]')
+    assert "待前面的题目作答" in production.inner_text() and "✓" not in production.inner_text()
+    show(page, "food.mkt.consumer_code")
+    block = page.locator(dom("food.mkt.consumer_code"))
+    block.locator("details.q-help > summary").click()
+    note = block.locator(".q-local")
+    assert note.is_visible() and "本地说明（吉林市）：" in note.inner_text()
+    if SHOTS:
+        block.scroll_into_view_if_needed()
+        page.screenshot(path=f"{SHOTS}/v2-local-note.png", full_page=False)
+    show(page, "food.mkt.online_channels")
+    option = page.locator(dom("food.mkt.online_channels")).locator("small.o-local")
+    assert option.is_visible() and option.inner_text().startswith("吉林市：")
+    if SHOTS:
+        page.locator(dom("food.mkt.online_channels")).scroll_into_view_if_needed()
+        page.screenshot(path=f"{SHOTS}/v2-local-option.png", full_page=False)
     page.close()
