@@ -1321,8 +1321,8 @@ def build_demo(
 def stale_assessments(session: Session) -> int:
     """Assessments pinned to questionnaire content that the shipped files no longer hold.
 
-    The demo's latest year is on a draft version, which may still change between releases; a
-    demo database made with an earlier draft must be made again rather than served.
+    A demo database made while version 2 was still a draft holds assessments pinned to content
+    that was never published; it must be made again rather than served.
     """
     pins = session.exec(
         select(

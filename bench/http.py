@@ -891,8 +891,8 @@ def main() -> int:
         "--questionnaire-version",
         type=int,
         default=None,
-        help="the bench firms' questionnaire version (default: the latest published; 2 takes"
-        " examples/answers/v2)",
+        help="the bench firms' questionnaire version (default: the latest published, as new"
+        " assessments; 2 takes examples/answers/v2)",
     )
     ap.add_argument(
         "--demo-enterprises",
@@ -938,7 +938,12 @@ def main() -> int:
         url = create_database(args.database_url)
     server: Server | None = None
     try:
-        if args.questionnaire_version and args.questionnaire_version > 1:
+        if args.questionnaire_version is None:  # the latest published, as new assessments
+            from assess.compile import shipped_catalog
+
+            known = shipped_catalog().versions().values()
+            args.questionnaire_version = max(max(v) for v in known if v)
+        if args.questionnaire_version > 1:
             global QUESTIONS, VERSION
             QUESTIONS = QUESTIONS_BY_VERSION[args.questionnaire_version]
             VERSION = _version_patterns(QUESTIONS)

@@ -35,7 +35,17 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import scoring  # noqa: E402
 from assess.compile import spec_for  # noqa: E402
-from scoring.spec import EVIDENCE, MULTI, NUMBER, PERCENT, RATIO, SINGLE, TEXT, YESNO  # noqa: E402
+from scoring.spec import (  # noqa: E402
+    DERIVED,
+    EVIDENCE,
+    MULTI,
+    NUMBER,
+    PERCENT,
+    RATIO,
+    SINGLE,
+    TEXT,
+    YESNO,
+)
 
 
 def generate(spec: scoring.Spec, n: int, rng: np.random.Generator) -> scoring.AnswerArrays:
@@ -60,6 +70,8 @@ def generate(spec: scoring.Spec, n: int, rng: np.random.Generator) -> scoring.An
             x = rng.integers(0, 2, n).astype(float)
         elif q.kind in (TEXT, EVIDENCE):
             x = np.where(rng.random(n) < 0.5, 1.0, np.nan)
+        elif q.kind == DERIVED:
+            continue  # computed by the engine from its inputs (version 2), never given
         else:
             raise AssertionError(q.kind)
         if not q.required:
@@ -75,6 +87,8 @@ def decode(spec: scoring.Spec, values: np.ndarray, na: np.ndarray) -> dict:
     """One encoded row back into the raw answers dict that ``scoring.score`` validates."""
     out: dict = {}
     for q, x, is_na in zip(spec.questions, values.tolist(), na.tolist(), strict=True):
+        if q.kind == DERIVED:
+            continue  # filled in by the batch scoring, never part of the answers
         if is_na:
             out[q.id] = scoring.NA
         elif x != x:  # NaN: unanswered, omitted
@@ -110,9 +124,12 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    ap.add_argument(
+        "--questionnaire-version", type=int, default=None, help="default: the latest published"
+    )
     args = ap.parse_args()
 
-    spec = spec_for("petrochemicals")
+    spec = spec_for("petrochemicals", args.questionnaire_version)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     arrays = generate(spec, args.n, rng)

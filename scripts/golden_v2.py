@@ -52,7 +52,7 @@ def main() -> None:
     GOLDEN.mkdir(parents=True, exist_ok=True)
     catalog = shipped_catalog()
     for path in sorted(EXAMPLES.glob("*.json")):
-        spec, answers = read_answers(path, catalog, draft=True)
+        spec, answers = read_answers(path, catalog)
         doc = golden(score(spec, answers))
         target = GOLDEN / path.name
         old = json.loads(target.read_text(encoding="utf-8")) if target.exists() else None

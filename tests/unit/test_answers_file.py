@@ -165,16 +165,16 @@ def test_a_questionnaire_changed_after_it_was_locked_is_refused_even_as_a_draft(
 
 def test_an_unlocked_version_is_read_only_as_a_draft(library):
     src = library / "modules" / "food" / "v1.yaml"
-    (library / "modules" / "food" / "v2.yaml").write_text(
-        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 2\n", 1), encoding="utf-8"
+    (library / "modules" / "food" / "v3.yaml").write_text(
+        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 3\n", 1), encoding="utf-8"
     )
     cat = load_catalog(library)
-    text = example_text().replace('"version": 1', '"version": 2')
+    text = example_text().replace('"version": 1', '"version": 3')
     with pytest.raises(NotPublished) as caught:
         parse_answers(text, cat)
     assert caught.value.code == "unpublished" and "not published" in caught.value.en
     spec, _ = parse_answers(text, cat, draft=True)
-    assert spec.version == 2
+    assert spec.version == 3
     assert parse_answers(example_text(), cat)[0].version == 1
 
 

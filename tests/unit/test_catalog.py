@@ -178,13 +178,13 @@ def test_comments_and_layout_are_not_edits(library):
 
 def test_a_new_version_must_be_locked_before_it_counts(library):
     src = library / "modules" / "auto" / "v1.yaml"
-    (library / "modules" / "auto" / "v2.yaml").write_text(
-        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 2\n", 1), encoding="utf-8"
+    (library / "modules" / "auto" / "v3.yaml").write_text(
+        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 3\n", 1), encoding="utf-8"
     )
     problems = load_catalog(library).check()
-    assert [(p.path, "not locked" in p.message) for p in problems] == [("auto@2", True)]
+    assert [(p.path, "not locked" in p.message) for p in problems] == [("auto@3", True)]
     cat = load_catalog(library)
-    assert cat.compose("auto").version == 2 and cat.compose("auto", 1).version == 1
+    assert cat.compose("auto").version == 3 and cat.compose("auto", 1).version == 1
 
 
 def test_file_problems_are_reported_with_a_readable_path(library):
@@ -269,7 +269,7 @@ def test_published_questionnaire_hashes_never_change(catalog):
 
 def test_the_region_profile_is_locked(catalog):
     assert catalog.region_lock == catalog.region_hashes()
-    assert set(catalog.region_lock) == {"jilin_city"}
+    assert set(catalog.region_lock) == {"jilin_city", "jilin_city@2"}
 
 
 def test_editing_a_published_region_profile_is_caught(library):
@@ -349,7 +349,9 @@ def test_a_region_s_notes_name_questions_and_options_of_their_version(library):
             "no questionnaire of version 2 asks 'food.mkt.trace_platform'",
         ),
         (NOTES, "notes[1].option", "food.mkt.online_channels has no option 'jilin'"),
+        ("lock.json", "regions.jilin_city@2", problems[2][2]),
     ]
+    assert problems[2][2].startswith("published region notes changed")
 
 
 def test_published_region_notes_are_locked_and_never_change(library):
@@ -393,4 +395,7 @@ def test_a_lock_file_from_before_regions_reports_the_region_as_unlocked(library)
     del doc["regions"]
     path.write_text(json.dumps(doc), encoding="utf-8")
     problems = load_catalog(library).check()
-    assert [(p.path, "not locked" in p.message) for p in problems] == [("regions.jilin_city", True)]
+    assert [(p.path, "not locked" in p.message) for p in problems] == [
+        ("regions.jilin_city", True),
+        ("regions.jilin_city@2", True),
+    ]

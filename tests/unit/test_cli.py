@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from assess.catalog import default_root
 from assess.cli import app
+from assess.compile import shipped_catalog
 from tests.conftest import ROOT, SECTORS, extreme_answers
 
 runner = CliRunner()
@@ -64,15 +65,17 @@ def test_check_prints_every_problem_as_file_path_message_and_fails(tmp_path):
 
 
 def test_show_prints_a_readable_outline():
-    result = run("questionnaires", "show", "petrochemicals")
+    result = run("questionnaires", "show", "petrochemicals")  # the latest published: version 2
     assert result.exit_code == 0
     assert (
         "石化" in result.output
-        and "core.rd.design_tools" in result.output
+        and "core.rd.digital_design_tools" in result.output
         and "关键系统" in result.output
     )
     english = run("questionnaires", "show", "petrochemicals", "--lang", "en")
     assert "key system" in english.output
+    older = run("questionnaires", "show", "petrochemicals", "--version", "1")
+    assert older.exit_code == 0 and "core.rd.design_tools " in older.output
 
 
 @pytest.mark.parametrize("sector", SECTORS)
@@ -80,7 +83,10 @@ def test_show_json_is_the_whole_composed_questionnaire(sector):
     result = run("questionnaires", "show", sector, "--json")
     assert result.exit_code == 0
     doc = json.loads(result.output)
-    assert doc["id"] == sector and doc["version"] == 1 and doc["content_hash"].startswith("sha256:")
+    latest = shipped_catalog().versions()[sector][-1]
+    assert latest == 2  # version 2 is published; a bare `show` gives the latest
+    assert doc["id"] == sector and doc["version"] == latest
+    assert doc["content_hash"].startswith("sha256:")
     for q in doc["questions"]:
         assert {"id", "type", "link", "aspect", "required", "allow_na", "key_system"} <= set(q)
         if q["type"] in ("single_choice", "multiple_choice"):
@@ -117,7 +123,9 @@ def test_score_reports_every_answer_problem_as_json_and_fails(tmp_path, specs):
     answers = extreme_answers(specs["food"], best=True)
     answers.update({"core.mgmt.erp": "Q", "core.prod.nc_rate": 101, "bogus.id": 1})
     result = run(
-        "score", str(write(tmp_path, {"questionnaire": "food", "answers": answers})), "--json"
+        "score",
+        str(write(tmp_path, {"questionnaire": "food", "version": 1, "answers": answers})),
+        "--json",
     )
     assert result.exit_code == 1
     errors = json.loads(result.output)["errors"]
@@ -238,20 +246,20 @@ def test_score_refuses_a_questionnaire_changed_after_it_was_locked(library):
 
 
 def test_score_takes_an_unpublished_version_only_with_draft(library, tmp_path):
-    src = library / "modules" / "food" / "v1.yaml"
-    (library / "modules" / "food" / "v2.yaml").write_text(
-        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 2\n", 1), encoding="utf-8"
+    src = library / "modules" / "food" / "v1.yaml"  # version 1's module as a version 3 draft
+    (library / "modules" / "food" / "v3.yaml").write_text(
+        src.read_text(encoding="utf-8").replace("version: 1\n", "version: 3\n", 1), encoding="utf-8"
     )
     text = (EXAMPLES / "food.json").read_text(encoding="utf-8")
-    path = write(tmp_path, text.replace('"version": 1', '"version": 2', 1))
+    path = write(tmp_path, text.replace('"version": 1', '"version": 3', 1))
     refused = run("score", str(path), "--root", str(library))
     assert refused.exit_code == 2
     assert "尚未发布" in refused.output and "--draft" in refused.output
     assert "is not published" in refused.output
     draft = run("score", str(path), "--root", str(library), "--draft", "--json")
     assert draft.exit_code == 0, draft.output
-    assert json.loads(draft.stdout)["version"] == 2
-    assert "draft: food v2 is not published" in draft.stderr
+    assert json.loads(draft.stdout)["version"] == 3
+    assert "draft: food v3 is not published" in draft.stderr
     published = run("score", str(EXAMPLES / "food.json"), "--root", str(library), "--json")
     assert published.exit_code == 0 and "draft" not in published.stderr
 

@@ -34,7 +34,7 @@ def example(catalog: Catalog, sector: str) -> tuple[Questionnaire, dict[str, Any
     path = EXAMPLES / f"{sector}.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["questionnaire"] == sector and doc["version"] == VERSION
-    _, answers = read_answers(path, catalog, draft=True)
+    _, answers = read_answers(path, catalog)
     return catalog.compose(sector, VERSION), answers
 
 

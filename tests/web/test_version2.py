@@ -259,3 +259,24 @@ def test_a_section_hidden_until_its_deciding_question_is_answered_is_not_shown_a
     production = r.text[r.text.index('data-section="core.prod"') :]
     production = production[: production.index("</li>")]
     assert re.search(r'data-required="(\d+)">0/\1</span>', production)
+
+
+def test_a_new_year_started_through_the_page_is_on_version_2_and_the_old_stay_on_1(
+    client, world, sqlite_engine
+):
+    token = sign_in(client, world.users["enterprise"])
+    r = client.post(
+        "/assessments", data={"csrf_token": token, "year": "2021", "copy_last_year": "true"}
+    )
+    assert r.status_code == 303
+    aid = int(r.headers["location"].rstrip("/").rsplit("/", 1)[1])
+    with Session(sqlite_engine) as s:
+        new = s.get(Assessment, aid)
+        old = s.get(Assessment, world.a_draft.id)
+        assert new is not None and old is not None
+        assert (new.questionnaire_version, old.questionnaire_version) == (2, 1)
+        assert new.content_hash == shipped_catalog().lock["petrochemicals@2"]
+        assert old.content_hash == shipped_catalog().lock["petrochemicals@1"]
+    page = client.get(f"/assessments/{aid}").text
+    assert "本年度使用第 2 版问卷，2020 年使用第 1 版问卷" in page
+    assert 'data-question="core.prod.control_execution"' in page  # a version 2 question
