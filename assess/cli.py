@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from assess.answers_file import read_answers
-from assess.catalog import (
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.catalog import (
     LOCK_FILE,
     Catalog,
     NotPublished,
@@ -20,7 +20,7 @@ from assess.catalog import (
     lock_key,
     write_lock,
 )
-from assess.schema import (
+from assess.questionnaire.schema import (
     CoreFile,
     MethodologyFile,
     ModuleFile,
@@ -35,7 +35,7 @@ from assess.schema import (
 from scoring import AnswerErrors, ScoreCard, score
 
 if TYPE_CHECKING:
-    from assess.backup import BackupError, Contents
+    from assess.store.backup import BackupError, Contents
 
 app = typer.Typer(
     help="两化融合评估 · Integration self-assessment: questionnaires, scoring.",
@@ -415,7 +415,7 @@ def _url(url: str | None) -> str:
 @db_app.command("upgrade")
 def db_upgrade(url: UrlOpt = None) -> None:
     """Apply every migration not yet applied (safe to run again)."""
-    from assess import db
+    from assess.store import db
 
     target = _url(url)
     db.upgrade(target)
@@ -427,7 +427,7 @@ def db_upgrade(url: UrlOpt = None) -> None:
 @db_app.command("current")
 def db_current(url: UrlOpt = None) -> None:
     """Print the migration the database is at ("none" for an empty database)."""
-    from assess import db
+    from assess.store import db
 
     engine = db.make_engine(_url(url))
     typer.echo(db.current_revision(engine) or "none")
@@ -464,7 +464,7 @@ def db_backup(
 
     FILE appears only once the backup is complete. Saves go on while it runs.
     """
-    from assess import backup
+    from assess.store import backup
 
     target = _url(url)
     try:
@@ -488,7 +488,7 @@ def db_restore(
 
     A database that holds data is replaced only with --force.
     """
-    from assess import backup
+    from assess.store import backup
 
     target = _url(url)
     try:
@@ -524,7 +524,8 @@ def users_create(
     """Create a user; the password is asked for twice (or read from ASSESS_NEW_PASSWORD)."""
     import os
 
-    from assess import accounts, db
+    from assess.accounts import users as accounts
+    from assess.store import db
 
     password = os.environ.get("ASSESS_NEW_PASSWORD") or typer.prompt(
         "密码 / password", hide_input=True, confirmation_prompt=True

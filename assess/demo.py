@@ -70,10 +70,13 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from assess.accounts import create_user
-from assess.assessments import score_fields
-from assess.compile import shipped_catalog, spec_for
-from assess.models import (
+from assess.accounts.uscc import ALPHABET, make
+from assess.accounts.users import create_user
+from assess.assessment.lifecycle import score_fields
+from assess.questionnaire.compile import shipped_catalog, spec_for
+from assess.questionnaire.region import load_region
+from assess.questionnaire.schema import Ratio
+from assess.store.models import (
     Answer,
     Assessment,
     CertificationBody,
@@ -88,9 +91,6 @@ from assess.models import (
     User,
     UserCluster,
 )
-from assess.region import load_region
-from assess.schema import Ratio
-from assess.uscc import ALPHABET, make
 from scoring import Clause, Question, Spec, encode_answers, score
 from scoring.engine import apply_formulas, check_failures, visibility
 

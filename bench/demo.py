@@ -36,9 +36,9 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 from sqlmodel import Session, col, select  # noqa: E402
 
-from assess import db  # noqa: E402
 from assess.demo import build_demo  # noqa: E402
-from assess.models import Assessment, Cluster, Enterprise, ScoreRecord  # noqa: E402
+from assess.store import db  # noqa: E402
+from assess.store.models import Assessment, Cluster, Enterprise, ScoreRecord  # noqa: E402
 
 
 def _cluster_adoption(session: Session, year: int) -> dict[str, float]:

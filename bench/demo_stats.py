@@ -1,9 +1,10 @@
 """The demo population's yearly series beside the national reference values (prints; not a test).
 
 For each demo year: the number of assessments, the mean overall level and its growth, and the
-national headline indicators computed on the methodology's own definitions (assess.indicators)
-over the year's firms: 经营管理数字化普及率 (version 1: ERP in routine use; version 2: all five of
-finance, procurement, sales, inventory and HR on digital systems), ERP uptake, the mean
+national headline indicators computed on the methodology's own definitions
+(assess.analytics.indicators) over the year's firms: 经营管理数字化普及率 (version 1: ERP in
+routine use; version 2: all five of finance, procurement, sales, inventory and HR on digital
+systems), ERP uptake, the mean
 key-process NC rate (firms with a production shop of their own only), industrial-internet
 platform uptake and digital R&D design tools. Then the IT-adoption rate per cluster in the last
 year, and the national reference values with their caliber and date (from the methodology
@@ -26,9 +27,9 @@ from collections import defaultdict
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-from assess.compile import shipped_catalog  # noqa: E402
+from assess.analytics.indicators import FirmAnswers, national_indicators  # noqa: E402
 from assess.demo import DemoAssessment, demo_assessments  # noqa: E402
-from assess.indicators import FirmAnswers, national_indicators  # noqa: E402
+from assess.questionnaire.compile import shipped_catalog  # noqa: E402
 
 COLUMNS = (
     ("digital_management", "数字化管理%"),

@@ -24,8 +24,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from assess.access import fillable_assessment
-from assess.assessments import save_answer, spec_of
+from assess.accounts.access import fillable_assessment
+from assess.assessment.lifecycle import save_answer, spec_of
 from assess.forms import value_from_form
 from web import create_app
 from web.deps import FormFields, in_session, signed_in_user

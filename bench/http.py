@@ -156,13 +156,20 @@ def build_population(
     from argon2 import PasswordHasher
     from sqlmodel import Session, col, func, select
 
-    from assess import db, uscc
-    from assess.accounts import create_user, hash_password
-    from assess.assessments import answers_of, card_of, save_answer, start_assessment, submit
-    from assess.compile import shipped_catalog
-    from assess.enterprises import create_enterprise
-    from assess.models import Assessment, Cluster, Enterprise, User
-    from assess.region import load_region
+    from assess.accounts import uscc
+    from assess.accounts.enterprises import create_enterprise
+    from assess.accounts.users import create_user, hash_password
+    from assess.assessment.lifecycle import (
+        answers_of,
+        card_of,
+        save_answer,
+        start_assessment,
+        submit,
+    )
+    from assess.questionnaire.compile import shipped_catalog
+    from assess.questionnaire.region import load_region
+    from assess.store import db
+    from assess.store.models import Assessment, Cluster, Enterprise, User
 
     t0 = time.perf_counter()
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -752,22 +759,22 @@ AREAS = [
     ("form parsing", "web/deps.py", "form_fields"),
     ("current_user", "web/deps.py", "signed_in_user"),
     ("autosave handler (all)", "web/routes/assessments.py", "_save"),
-    ("  fillable_assessment", "assess/access.py", "fillable_assessment"),
-    ("  save_from_form", "assess/assessments.py", "save_from_form"),
-    ("    save_answer", "assess/assessments.py", "save_answer"),
-    ("    stored_values", "assess/assessments.py", "stored_values"),
+    ("  fillable_assessment", "assess/accounts/access.py", "fillable_assessment"),
+    ("  save_from_form", "assess/assessment/lifecycle.py", "save_from_form"),
+    ("    save_answer", "assess/assessment/lifecycle.py", "save_answer"),
+    ("    stored_values", "assess/assessment/lifecycle.py", "stored_values"),
     ("  commit", "sqlalchemy/orm/session.py", "commit"),
-    ("  filling.board", "assess/filling.py", "board"),
+    ("  filling.board", "assess/assessment/filling.py", "board"),
     ("    encode_answers", "scoring/answers.py", "encode_answers"),
     ("    visibility", "scoring/engine.py", "visibility"),
     ("    evaluate", "scoring/engine.py", "evaluate"),
-    ("    progress", "assess/filling.py", "progress"),
-    ("  names_of", "assess/reports.py", "names_of"),
+    ("    progress", "assess/assessment/filling.py", "progress"),
+    ("  names_of", "assess/assessment/reports.py", "names_of"),
     ("  render _saved.html", "web/htmx.py", "partial"),
     ("report handler (all)", "web/routes/report.py", "report"),
-    ("  card_for_report", "assess/reports.py", "card_for_report"),
-    ("  peers_of", "assess/reports.py", "peers_of"),
-    ("  years_of", "assess/reports.py", "years_of"),
+    ("  card_for_report", "assess/assessment/reports.py", "card_for_report"),
+    ("  peers_of", "assess/assessment/reports.py", "peers_of"),
+    ("  years_of", "assess/assessment/reports.py", "years_of"),
     ("  render report.html", "web/htmx.py", "render"),
     ("sqlite3 execute (all)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
     ("sqlite3 fetch (all)", "~", "<method 'fetchall' of 'sqlite3.Cursor' objects>"),
@@ -939,7 +946,7 @@ def main() -> int:
     server: Server | None = None
     try:
         if args.questionnaire_version is None:  # the latest published, as new assessments
-            from assess.compile import shipped_catalog
+            from assess.questionnaire.compile import shipped_catalog
 
             known = shipped_catalog().versions().values()
             args.questionnaire_version = max(max(v) for v in known if v)

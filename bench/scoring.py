@@ -34,7 +34,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import scoring  # noqa: E402
-from assess.compile import spec_for  # noqa: E402
+from assess.questionnaire.compile import spec_for  # noqa: E402
 from scoring.spec import (  # noqa: E402
     DERIVED,
     EVIDENCE,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
-from assess.compile import compile_spec, shipped_catalog
+from assess.questionnaire.compile import compile_spec, shipped_catalog
 from scoring import score_batch
 from tests.populations import population
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from assess.catalog import _loc_path, read_yaml
-from assess.schema import ModuleFile, iter_questions
+from assess.questionnaire.catalog import _loc_path, read_yaml
+from assess.questionnaire.schema import ModuleFile, iter_questions
 
 path = Path(sys.argv[1])
 raw = read_yaml(path)

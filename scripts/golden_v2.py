@@ -19,8 +19,8 @@ from typing import Any
 
 from make_golden import golden  # the same pinned parts as version 1
 
-from assess.answers_file import read_answers
-from assess.compile import shipped_catalog
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.compile import shipped_catalog
 from scoring import score
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assess.answers_file import read_answers
-from assess.compile import shipped_catalog
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.compile import shipped_catalog
 from scoring import score
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from assess.catalog import Catalog, load_catalog
-from assess.compile import compile_spec, shipped_catalog
+from assess.questionnaire.catalog import Catalog, load_catalog
+from assess.questionnaire.compile import compile_spec, shipped_catalog
 from scoring import Question, Spec
 
 # Real databases (a SQLite file, a fresh PostgreSQL database) for the db/ and web/ tests.

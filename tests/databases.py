@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from assess import db
+from assess.store import db
 
 PG_URL = os.environ.get("ASSESS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]

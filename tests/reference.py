@@ -22,7 +22,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from assess.catalog import Questionnaire
+from assess.questionnaire.catalog import Questionnaire
 
 LINKS = ["rd", "production", "management", "marketing"]
 ASPECTS = ["infrastructure", "single_app", "integration", "collaboration", "competitiveness"]

@@ -21,10 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from assess.db import make_engine, no_wait, reading
 from assess.errors import ServiceError
-from assess.models import Status
 from assess.settings import Settings
+from assess.store.db import make_engine, no_wait, reading
+from assess.store.models import Status
 from web import errors, i18n, labels
 from web.deps import PasswordChangeRequired
 from web.routes import account, admin, assessments, auth, home, report
@@ -130,7 +130,7 @@ def _pool(settings: Settings) -> dict[str, Any]:
 
 def warm_catalog() -> None:
     """Load the shipped questionnaires and compile every version once for this process."""
-    from assess.compile import shipped_catalog, spec_for
+    from assess.questionnaire.compile import shipped_catalog, spec_for
 
     for sector, versions in shipped_catalog().versions(drafts=True).items():
         for version in versions:

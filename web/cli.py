@@ -12,11 +12,11 @@ import uvicorn
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from assess import db
 from assess.cli import app
 from assess.cli import main as _assess_main
 from assess.demo import build_demo, stale_assessments
 from assess.settings import SecretKeyFileError, Settings
+from assess.store import db
 from web.app import create_app
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]

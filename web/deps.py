@@ -10,10 +10,10 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from assess.accounts import session_user
-from assess.db import WriterBusy, begin_read
+from assess.accounts.users import session_user
 from assess.errors import Forbidden, Problem
-from assess.models import Role, User
+from assess.store.db import WriterBusy, begin_read
+from assess.store.models import Role, User
 from web import i18n
 
 T = TypeVar("T")

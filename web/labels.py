@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assess.enterprises import sector_names
-from assess.models import Role, StaffBand, Status
+from assess.accounts.enterprises import sector_names
+from assess.store.models import Role, StaffBand, Status
 from web.i18n import gettext, pick
 
 

@@ -18,9 +18,9 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
-from assess import db
-from assess.models import Answer
 from assess.settings import Settings
+from assess.store import db
+from assess.store.models import Answer
 from tests.web.conftest import PASSWORD, World, build_world
 from web import create_app
 

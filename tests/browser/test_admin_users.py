@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from assess.models import User, UserCluster
+from assess.store.models import User, UserCluster
 from tests.browser.conftest import sign_in_through_the_form
 
 SHOTS = Path(os.environ.get("ASSESS_SHOTS", "/tmp/shots-admin"))

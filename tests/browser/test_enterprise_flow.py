@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from assess.compile import spec_for
+from assess.questionnaire.compile import spec_for
 from tests.browser.conftest import sign_in_through_the_form
 from tests.conftest import ROOT
 

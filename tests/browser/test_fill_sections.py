@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from assess.assessments import save_answer, submit
-from assess.models import Assessment
+from assess.assessment.lifecycle import save_answer, submit
+from assess.store.models import Assessment
 from tests.browser.conftest import sign_in_through_the_form
 from tests.browser.test_enterprise_flow import dom, settled
 from tests.web.test_pages import EXAMPLE

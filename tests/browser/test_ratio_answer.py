@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from assess.models import Answer
+from assess.store.models import Answer
 from tests.browser.conftest import sign_in_through_the_form
 from tests.browser.test_enterprise_flow import dom, settled
 

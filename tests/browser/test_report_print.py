@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from assess.assessments import save_answer, start_assessment, submit
-from assess.models import Assessment
+from assess.assessment.lifecycle import save_answer, start_assessment, submit
+from assess.store.models import Assessment
 from tests.browser.conftest import sign_in_through_the_form
 from tests.conftest import ROOT
 

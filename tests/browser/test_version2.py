@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from assess.assessments import start_assessment, submit
-from assess.models import Assessment, Enterprise
+from assess.assessment.lifecycle import start_assessment, submit
+from assess.store.models import Assessment, Enterprise
 from tests.browser.conftest import sign_in_through_the_form
 from tests.browser.test_enterprise_flow import dom, settled, show
 from tests.web.test_pages import EXAMPLE, fill

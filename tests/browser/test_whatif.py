@@ -7,9 +7,9 @@ import json
 
 from sqlmodel import Session
 
-from assess.assessments import save_answer, submit
-from assess.filling import questionnaire_of
-from assess.models import Assessment
+from assess.assessment.filling import questionnaire_of
+from assess.assessment.lifecycle import save_answer, submit
+from assess.store.models import Assessment
 from tests.browser.conftest import sign_in_through_the_form
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.config import Config
 
-from assess import db
+from assess.store import db
 
 
 # pytest-alembic reads these two fixtures.

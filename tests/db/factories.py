@@ -6,11 +6,11 @@ import itertools
 
 from sqlmodel import Session, select
 
-from assess import uscc
-from assess.compile import shipped_catalog
-from assess.enterprises import create_enterprise
-from assess.models import Cluster, Enterprise
-from assess.region import load_region
+from assess.accounts import uscc
+from assess.accounts.enterprises import create_enterprise
+from assess.questionnaire.compile import shipped_catalog
+from assess.questionnaire.region import load_region
+from assess.store.models import Cluster, Enterprise
 
 _serial = itertools.count(1)
 

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from assess import accounts
-from assess.accounts import (
+from assess.accounts import users as accounts
+from assess.accounts.users import (
     AccountError,
     authenticate,
     change_password,
@@ -25,7 +25,7 @@ from assess.accounts import (
     set_active,
     verify_password,
 )
-from assess.models import (
+from assess.store.models import (
     CertificationBody,
     Cluster,
     Enterprise,

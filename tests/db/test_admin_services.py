@@ -7,14 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from assess.accounts import (
-    AccountError,
-    change_role_and_scope,
-    create_user,
-    scope_stamp,
-    user_list,
-)
-from assess.enterprises import (
+from assess.accounts.enterprises import (
     PICK_LIMIT,
     enterprise_list,
     pick_enterprise,
@@ -22,8 +15,15 @@ from assess.enterprises import (
     sector_cluster_notice,
     sector_names,
 )
+from assess.accounts.users import (
+    AccountError,
+    change_role_and_scope,
+    create_user,
+    scope_stamp,
+    user_list,
+)
 from assess.errors import Conflict, Invalid
-from assess.models import CertificationBody, User, UserCluster
+from assess.store.models import CertificationBody, User, UserCluster
 from tests.db import factories
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from assess import assessments as svc
+from assess.assessment import lifecycle as svc
 from assess.errors import Conflict, Invalid, Locked, NotFound
-from assess.models import Answer, Assessment, ScoreRecord, Status
+from assess.store.models import Answer, Assessment, ScoreRecord, Status
 from scoring import NA
 from tests.conftest import ROOT
 from tests.db import factories
@@ -263,7 +263,7 @@ def test_copy_from_a_version_1_year_carries_same_questions_and_lists_the_rest(en
 
 
 def test_what_if_scores_proposed_answers_and_saves_nothing(engine):
-    from assess.reports import what_if_of
+    from assess.assessment.reports import what_if_of
 
     with Session(engine) as s:
         ent = factories.enterprise(s, sector="petrochemicals", cluster="fine_chem")

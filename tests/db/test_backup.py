@@ -19,10 +19,10 @@ from alembic.script import ScriptDirectory
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from assess import assessments as svc
-from assess import db
+from assess.assessment import lifecycle as svc
 from assess.cli import app
-from assess.models import Answer, Assessment
+from assess.store import db
+from assess.store.models import Answer, Assessment
 from tests.databases import _postgres_database
 from tests.db import factories
 

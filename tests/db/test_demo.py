@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from assess import assessments as svc
-from assess import db
-from assess.accounts import authenticate, check_password_policy
-from assess.compile import shipped_catalog, spec_for
+from assess.accounts.enterprises import update_enterprise
+from assess.accounts.users import authenticate, check_password_policy
+from assess.analytics.indicators import FirmAnswers, national_indicators
+from assess.assessment import lifecycle as svc
 from assess.demo import CERTIFICATION_BODY, DEMO_PASSWORD, V2_FROM, DemoSummary, build_demo
-from assess.enterprises import update_enterprise
-from assess.indicators import FirmAnswers, national_indicators
-from assess.models import (
+from assess.questionnaire.compile import shipped_catalog, spec_for
+from assess.store import db
+from assess.store.models import (
     Answer,
     Assessment,
     CertificationBody,

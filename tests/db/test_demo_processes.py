@@ -21,7 +21,7 @@ BUILD = textwrap.dedent(
     """
     import json, sys
     from sqlmodel import Session
-    from assess import db
+    from assess.store import db
     from assess.demo import build_demo
 
     url, processes = sys.argv[1], int(sys.argv[2])

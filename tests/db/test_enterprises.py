@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from assess import uscc
-from assess.compile import shipped_catalog
-from assess.enterprises import create_enterprise, update_enterprise
+from assess.accounts import uscc
+from assess.accounts.enterprises import create_enterprise, update_enterprise
 from assess.errors import Conflict, Invalid
-from assess.models import Cluster, Enterprise, Park, Region
-from assess.region import load_region
+from assess.questionnaire.compile import shipped_catalog
+from assess.questionnaire.region import load_region
+from assess.store.models import Cluster, Enterprise, Park, Region
 from tests.db import factories
 
 

@@ -10,7 +10,7 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 
-from assess import db
+from assess.store import db
 
 __all__ = [
     "test_model_definitions_match_ddl",

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from assess import accounts
-from assess.accounts import (
+from assess.accounts import users as accounts
+from assess.accounts.users import (
     authenticate,
     change_password,
     create_user,
@@ -22,7 +22,7 @@ from assess.accounts import (
     set_active,
     start_session,
 )
-from assess.models import Role, User, UserSession
+from assess.store.models import Role, User, UserSession
 
 GOOD = "correct horse battery"
 NEW = "a brand new passphrase"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlmodel import Session, select
 
-from assess import assessments as svc
+from assess.assessment import lifecycle as svc
 from assess.errors import Locked
-from assess.models import Answer, Assessment, ScoreRecord, Status
+from assess.store.models import Answer, Assessment, ScoreRecord, Status
 from tests.conftest import ROOT
 from tests.db import factories
 

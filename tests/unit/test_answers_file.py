@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assess.answers_file import parse_answers, read_answers
-from assess.catalog import NotPublished, default_root, load_catalog
+from assess.questionnaire.answers_file import parse_answers, read_answers
+from assess.questionnaire.catalog import NotPublished, default_root, load_catalog
 from scoring import AnswerErrors
 from tests.conftest import ROOT
 
@@ -181,7 +181,7 @@ def test_an_unlocked_version_is_read_only_as_a_draft(library):
 def test_a_year_in_the_file_scores_for_that_year(catalog, tmp_path):
     import json as _json
 
-    from assess.answers_file import parse_answers
+    from assess.questionnaire.answers_file import parse_answers
 
     def spec_for_year(year):
         doc = {"questionnaire": "petrochemicals", "version": 2, "answers": {}}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assess.catalog import default_root, load_catalog, write_lock
-from assess.schema import LINKS
+from assess.questionnaire.catalog import default_root, load_catalog, write_lock
+from assess.questionnaire.schema import LINKS
 from tests.conftest import SECTORS
 
 # What DOMAIN.md §4 says each sector module asks about, as words that must appear in it.

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assess.catalog import default_root
 from assess.cli import app
-from assess.compile import shipped_catalog
+from assess.questionnaire.catalog import default_root
+from assess.questionnaire.compile import shipped_catalog
 from tests.conftest import ROOT, SECTORS, extreme_answers
 
 runner = CliRunner()

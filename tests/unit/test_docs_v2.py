@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from assess.answers_file import read_answers
+from assess.questionnaire.answers_file import read_answers
 from scoring import score
 from tests.conftest import ROOT
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from assess.answers_file import read_answers
+from assess.questionnaire.answers_file import read_answers
 from scoring import ScoreCard, score
 from tests.conftest import ROOT, SECTORS
 from tests.reference import reference_score

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from assess.answers_file import read_answers
-from assess.catalog import Catalog, Questionnaire
-from assess.compile import compile_spec
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.catalog import Catalog, Questionnaire
+from assess.questionnaire.compile import compile_spec
 from scoring import ScoreCard, score
 from tests.conftest import ROOT, SECTORS
 from tests.reference import reference_score, valid

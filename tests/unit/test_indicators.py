@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assess.compile import compile_spec
-from assess.indicators import FirmAnswers, national_indicators
+from assess.analytics.indicators import FirmAnswers, national_indicators
+from assess.questionnaire.compile import compile_spec
 from tests.conftest import extreme_answers
 
 

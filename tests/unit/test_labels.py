@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assess.models import EDITABLE, REPORTED, WITHDRAWABLE, Role, StaffBand, Status
+from assess.store.models import EDITABLE, REPORTED, WITHDRAWABLE, Role, StaffBand, Status
 from web import labels
 
 

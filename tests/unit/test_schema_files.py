@@ -13,9 +13,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from assess.catalog import default_root, load_catalog
+from assess.assessment.filling import AnswerState
 from assess.cli import app, json_schemas
-from assess.filling import AnswerState
+from assess.questionnaire.catalog import default_root, load_catalog
 
 
 @pytest.mark.parametrize("kind", ["core", "module", "methodology", "region"])
@@ -27,7 +27,7 @@ def test_generated_schema_is_up_to_date(kind):
 
 
 def test_the_engine_knows_every_question_type_the_schema_allows():
-    from assess.schema import QUESTION_TYPES, Question
+    from assess.questionnaire.schema import QUESTION_TYPES, Question
     from scoring import spec
 
     engine_kinds = (

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from assess.answers_file import read_answers
-from assess.catalog import default_root, load_catalog
 from assess.cli import app
-from assess.compile import compile_spec
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.catalog import default_root, load_catalog
+from assess.questionnaire.compile import compile_spec
 from scoring import score
 from tests.conftest import ROOT
 

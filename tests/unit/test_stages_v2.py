@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assess.catalog import Catalog
-from assess.compile import compile_spec
+from assess.questionnaire.catalog import Catalog
+from assess.questionnaire.compile import compile_spec
 from scoring import Spec, score, score_batch
 from tests.conftest import SECTORS, extreme_answers, extreme_value
 from tests.populations import population

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assess import uscc
+from assess.accounts import uscc
 
 # The worked example code printed in GB 32100-2015.
 STANDARD_EXAMPLE = "91350100M000100Y43"

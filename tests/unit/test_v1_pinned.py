@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from assess.answers_file import read_answers
-from assess.compile import compile_spec
+from assess.questionnaire.answers_file import read_answers
+from assess.questionnaire.compile import compile_spec
 from scoring import AnswerArrays, ScoreCard, score
 from tests.conftest import ROOT, SECTORS, random_arrays
 

@@ -12,10 +12,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from assess.accounts import create_user
-from assess.assessments import start_assessment
-from assess.models import Assessment, CertificationBody, Enterprise
+from assess.accounts.users import create_user
+from assess.assessment.lifecycle import start_assessment
 from assess.settings import Settings
+from assess.store.models import Assessment, CertificationBody, Enterprise
 from tests.db import factories
 from web import create_app
 
@@ -65,7 +65,7 @@ def build_world(engine: sa.Engine) -> World:
 @pytest.fixture
 def sqlite_engine(tmp_path) -> Iterator[sa.Engine]:
     """A migrated SQLite file (most web tests need one database kind only)."""
-    from assess import db
+    from assess.store import db
 
     url = f"sqlite:///{tmp_path / 'web.db'}"
     db.upgrade(url)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from assess import db
+from assess.store import db
 from tests.web.conftest import World, build_world, csrf_of, make_client, sign_in
 
 ROLES = ["anonymous", "enterprise", "certifier", "cluster_manager", "admin"]

@@ -8,7 +8,7 @@ import re
 
 from sqlmodel import Session, select
 
-from assess.models import Cluster, Enterprise, User, UserCluster
+from assess.store.models import Cluster, Enterprise, User, UserCluster
 from tests.db import factories
 from tests.web.conftest import build_world, csrf_of, make_client, sign_in
 
@@ -81,7 +81,7 @@ def test_the_cluster_must_be_chosen_and_an_unusual_sector_is_a_warning_after_sav
     assert re.search(r'<option value="" selected>', select_html.group(1))  # nothing chosen
     with Session(sqlite_engine) as s:
         fine_chem = s.exec(select(Cluster).where(Cluster.code == "fine_chem")).one().id
-    from assess.uscc import make
+    from assess.accounts.uscc import make
 
     form = {
         "csrf_token": token,

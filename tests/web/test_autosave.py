@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from assess.assessments import submit
-from assess.models import Answer, Assessment
+from assess.assessment.lifecycle import submit
+from assess.store.models import Answer, Assessment
 from tests.conftest import ROOT
 from tests.web.conftest import World, csrf_of, make_client, sign_in
 

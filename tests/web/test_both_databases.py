@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from assess.models import Answer, Assessment, Status
+from assess.store.models import Answer, Assessment, Status
 from tests.conftest import ROOT
 from tests.web.conftest import build_world, make_client, sign_in
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from assess.forms import MAX_INT
-from assess.models import Answer, Enterprise
+from assess.store.models import Answer, Enterprise
 from tests.web.conftest import World, build_world, csrf_of, make_client, sign_in
 
 PCT = "core.rd.digital_share"

@@ -10,8 +10,8 @@ import re
 
 from sqlmodel import Session
 
-from assess.assessments import current_year, save_answer, start_assessment, submit
-from assess.models import Assessment, Enterprise
+from assess.assessment.lifecycle import current_year, save_answer, start_assessment, submit
+from assess.store.models import Assessment, Enterprise
 from tests.web.conftest import sign_in
 from tests.web.test_pages import fill
 

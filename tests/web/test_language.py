@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from assess.models import User
+from assess.store.models import User
 from tests.web.conftest import csrf_of, sign_in
 from web import i18n
 

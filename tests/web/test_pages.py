@@ -8,9 +8,9 @@ import re
 
 from sqlmodel import Session, select
 
-from assess.assessments import save_answer, start_assessment, submit
-from assess.compile import shipped_catalog
-from assess.models import Answer, Assessment, Enterprise, User
+from assess.assessment.lifecycle import save_answer, start_assessment, submit
+from assess.questionnaire.compile import shipped_catalog
+from assess.store.models import Answer, Assessment, Enterprise, User
 from tests.conftest import ROOT
 from tests.db import factories
 from tests.web.conftest import sign_in
@@ -177,7 +177,7 @@ def test_an_administrator_creates_an_enterprise_and_its_user(client, world, sqli
     assert r.status_code == 422
     assert 'data-code="uscc' in r.text  # the check character is wrong
     assert "吉林市测试食品有限公司" in r.text  # what was typed is kept
-    from assess.uscc import make
+    from assess.accounts.uscc import make
 
     form["uscc"] = make("91220200MA000000")
     r = client.post("/admin/enterprises/new", data=form)
@@ -292,7 +292,7 @@ def test_the_enterprise_list_goes_page_by_page_and_searches_all_of_them(
 def test_the_user_list_pages_and_searches_and_keeps_the_search_in_its_links(
     client, world, sqlite_engine
 ):
-    from assess.accounts import create_user
+    from assess.accounts.users import create_user
     from tests.web.conftest import FAST
 
     with Session(sqlite_engine) as s:

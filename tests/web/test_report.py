@@ -8,9 +8,9 @@ import re
 
 from sqlmodel import Session, select
 
-from assess.assessments import save_answer, submit
-from assess.filling import questionnaire_of
-from assess.models import Answer, Assessment, ScoreRecord
+from assess.assessment.filling import questionnaire_of
+from assess.assessment.lifecycle import save_answer, submit
+from assess.store.models import Answer, Assessment, ScoreRecord
 from tests.conftest import ROOT
 from tests.web.conftest import sign_in
 

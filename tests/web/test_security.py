@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from assess.accounts import ADDRESS_SLOW_FROM
-from assess.models import SignInFailure
+from assess.accounts.users import ADDRESS_SLOW_FROM
 from assess.settings import (
     PUBLISHED_SECRET,
     SECRET_KEY_FILE,
@@ -23,6 +22,7 @@ from assess.settings import (
     Settings,
     data_dir_key,
 )
+from assess.store.models import SignInFailure
 from tests.web.conftest import PASSWORD, csrf_of, make_client, sign_in
 from web import create_app
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from assess.accounts import reset_password, set_active
-from assess.models import User
+from assess.accounts.users import reset_password, set_active
+from assess.store.models import User
 from tests.web.conftest import PASSWORD, World, build_world, csrf_of, make_client, sign_in
 from web.sessions import COOKIE
 

@@ -8,9 +8,9 @@ import re
 
 from sqlmodel import Session
 
-from assess.assessments import save_answer, start_assessment, submit
-from assess.compile import compile_spec, shipped_catalog
-from assess.models import Assessment, Enterprise
+from assess.assessment.lifecycle import save_answer, start_assessment, submit
+from assess.questionnaire.compile import compile_spec, shipped_catalog
+from assess.store.models import Assessment, Enterprise
 from tests.conftest import extreme_answers
 from tests.web.conftest import sign_in
 from tests.web.test_autosave import htmx
@@ -45,7 +45,7 @@ def full_answers(na: str | None = None) -> dict:
 
 def give_reasons(engine, aid: int, *, but: str | None = None) -> None:
     """A reason for every N/A and exemption of the assessment's answers (but one)."""
-    from assess.assessments import answers_of, card_of
+    from assess.assessment.lifecycle import answers_of, card_of
 
     with Session(engine) as s:
         a = s.get(Assessment, aid)
@@ -196,7 +196,7 @@ def test_the_fill_page_lists_what_a_new_version_asks_anew(client, world, sqlite_
 
 def _food_firm_with_user(engine, cluster: str = "eco_food") -> tuple[int, str]:
     """A food firm of Jilin City (cluster ``cluster``) with a v2 assessment, and its user name."""
-    from assess.accounts import create_user
+    from assess.accounts.users import create_user
     from tests.db import factories
     from tests.web.conftest import FAST, PASSWORD
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from assess.access import own_enterprise
-from assess.accounts import AccountError, TooManyAttempts, change_password
-from assess.enterprises import CONTACT_FIELDS, update_enterprise
+from assess.accounts.access import own_enterprise
+from assess.accounts.enterprises import CONTACT_FIELDS, update_enterprise
+from assess.accounts.users import AccountError, TooManyAttempts, change_password
 from assess.errors import Conflict, Invalid, Problem
-from assess.models import Cluster, Enterprise, Park
+from assess.store.models import Cluster, Enterprise, Park
 from web import errors, htmx
 from web.deps import (
     PasswordChangeRequired,

@@ -12,16 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from assess.accounts import (
-    AccountError,
-    change_role_and_scope,
-    create_user,
-    reset_password,
-    scope_stamp,
-    set_active,
-    user_list,
-)
-from assess.enterprises import (
+from assess.accounts.enterprises import (
     ADMIN_FIELDS,
     create_enterprise,
     enterprise_list,
@@ -33,9 +24,18 @@ from assess.enterprises import (
     sector_names,
     update_enterprise,
 )
+from assess.accounts.users import (
+    AccountError,
+    change_role_and_scope,
+    create_user,
+    reset_password,
+    scope_stamp,
+    set_active,
+    user_list,
+)
 from assess.errors import Conflict, Invalid, NotFound, Problem
 from assess.forms import int_outside
-from assess.models import (
+from assess.store.models import (
     CertificationBody,
     Cluster,
     Enterprise,

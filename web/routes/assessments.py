@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from assess import filling, fillview
-from assess.access import fillable_assessment, own_enterprise, readable_assessment
-from assess.assessments import (
+from assess.accounts.access import fillable_assessment, own_enterprise, readable_assessment
+from assess.assessment import filling, fillview
+from assess.assessment.fillview import QuestionsView
+from assess.assessment.lifecycle import (
     card_of,
     missing_reasons,
     missing_required,
@@ -21,12 +22,11 @@ from assess.assessments import (
     submit,
     withdraw,
 )
-from assess.compile import shipped_catalog
+from assess.assessment.reports import names_of, years_of
 from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
-from assess.fillview import QuestionsView
-from assess.models import Assessment, Enterprise
-from assess.reports import names_of, years_of
-from assess.schema import QuestionBase
+from assess.questionnaire.compile import shipped_catalog
+from assess.questionnaire.schema import QuestionBase
+from assess.store.models import Assessment, Enterprise
 from web import htmx, i18n
 from web.deps import (
     EnterpriseUser,

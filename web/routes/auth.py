@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from assess.accounts import authenticate, end_session
+from assess.accounts.users import authenticate, end_session
 from web import htmx, i18n
 from web.deps import SessionDep, reads_only, session_token, sign_in, sign_out
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assess.access import clusters_of, enterprises_in_scope
-from assess.models import Cluster, Role, User
-from assess.reports import latest_scores
+from assess.accounts.access import clusters_of, enterprises_in_scope
+from assess.assessment.reports import latest_scores
+from assess.store.models import Cluster, Role, User
 from web import htmx, i18n
 from web.deps import NotSignedIn, SessionDep, UserDep, reads_only, require, signed_in_user
 from web.routes.auth import safe_next

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from assess import filling
-from assess.access import readable_assessment
-from assess.assessments import stored_values
-from assess.enterprises import get_enterprise
-from assess.models import Assessment
-from assess.reports import (
+from assess.accounts.access import readable_assessment
+from assess.accounts.enterprises import get_enterprise
+from assess.assessment import filling
+from assess.assessment.lifecycle import stored_values
+from assess.assessment.reports import (
     WhatIf,
     answer_text,
     card_for_report,
@@ -31,6 +30,7 @@ from assess.reports import (
     what_if_of,
     years_of,
 )
+from assess.store.models import Assessment
 from scoring import LINKS, ScoreCard
 from web import htmx, i18n, labels
 from web.deps import FormFields, SessionDep, UserDep, reads_only

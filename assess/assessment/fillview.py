@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from assess import filling
-from assess.assessments import (
+from assess.assessment import filling
+from assess.assessment.lifecycle import (
     FormSave,
     VersionChange,
     answers_of,
@@ -23,11 +23,20 @@ from assess.assessments import (
     spec_of,
     version_change,
 )
-from assess.catalog import Questionnaire
-from assess.compile import shipped_catalog
-from assess.models import Answer, Assessment, Cluster, Enterprise, Role, Status, StatusChange, User
-from assess.reports import Names, names_of
-from assess.schema import I18n, QuestionBase
+from assess.assessment.reports import Names, names_of
+from assess.questionnaire.catalog import Questionnaire
+from assess.questionnaire.compile import shipped_catalog
+from assess.questionnaire.schema import I18n, QuestionBase
+from assess.store.models import (
+    Answer,
+    Assessment,
+    Cluster,
+    Enterprise,
+    Role,
+    Status,
+    StatusChange,
+    User,
+)
 
 
 @dataclass(frozen=True)

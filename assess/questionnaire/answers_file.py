@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assess.catalog import Catalog, UnknownQuestionnaire
-from assess.compile import compile_spec
-from assess.schema import FIRST_YEAR, LAST_YEAR
+from assess.questionnaire.catalog import Catalog, UnknownQuestionnaire
+from assess.questionnaire.compile import compile_spec
+from assess.questionnaire.schema import FIRST_YEAR, LAST_YEAR
 from scoring import AnswerError, AnswerErrors, Spec, encode_answers
 
 FILE = "(file)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
-from assess import models
-from assess.db import make_engine
 from assess.settings import Settings
+from assess.store import models
+from assess.store.db import make_engine
 
 config = context.config
 target_metadata = models.SQLModel.metadata

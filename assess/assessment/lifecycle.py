@@ -16,11 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from assess import filling
-from assess.compile import shipped_catalog, spec_for
+from assess.assessment import filling
 from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
 from assess.forms import read_int, single, value_from_form
-from assess.models import (
+from assess.questionnaire.compile import shipped_catalog, spec_for
+from assess.store.models import (
     EDITABLE,
     Answer,
     Assessment,

@@ -42,7 +42,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from assess.errors import Conflict, ConflictDetail, Invalid, Problem
-from assess.models import (
+from assess.store.models import (
     CertificationBody,
     Cluster,
     Enterprise,
@@ -882,7 +882,8 @@ def _aware_required(value: datetime) -> datetime:
 
 def user_list(term: str) -> SelectOfScalar[User]:
     """Users by username, those whose username or display name contains ``term`` (as typed:
-    % and _ are literal) if one is given; ``term`` comes from assess.enterprises.search_term."""
+    % and _ are literal) if one is given; ``term`` comes from
+    assess.accounts.enterprises.search_term."""
     query = select(User).order_by(col(User.username))
     if term:
         query = query.where(

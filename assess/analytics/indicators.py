@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from assess.catalog import Questionnaire
-from assess.compile import composed, spec_for
-from assess.schema import Condition, NationalIndicator, Reference
+from assess.questionnaire.catalog import Questionnaire
+from assess.questionnaire.compile import composed, spec_for
+from assess.questionnaire.schema import Condition, NationalIndicator, Reference
 from scoring import LINKS, AnswerArrays, Spec, encode_answers
 from scoring.engine import evaluate
 

@@ -31,8 +31,8 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
-from assess import db
-from assess.models import Answer, Assessment, Enterprise, User
+from assess.store import db
+from assess.store.models import Answer, Assessment, Enterprise, User
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"  # the first bytes of a pg_dump custom-format archive

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from assess.schema import (
+from assess.questionnaire.schema import (
     DEFAULT_WEIGHTS,
     QUESTION_TYPES,
     Check,
@@ -246,7 +246,7 @@ def composition_problems(q: Questionnaire) -> list[str]:
 
 def _v2_problems(q: Questionnaire, by_id: dict[str, QuestionBase]) -> list[str]:
     """Rules on what version 2 added: link applicability, checks, replaced core questions."""
-    from assess.schema import _check_condition  # one definition of a valid clause
+    from assess.questionnaire.schema import _check_condition  # one definition of a valid clause
 
     out: list[str] = []
     for link in q.methodology.links:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from assess.catalog import Catalog, Questionnaire, load_catalog
-from assess.schema import (
+from assess.questionnaire.catalog import Catalog, Questionnaire, load_catalog
+from assess.questionnaire.schema import (
     DEFAULT_WEIGHTS,
     Derived,
     MultipleChoice,
@@ -17,10 +17,10 @@ from assess.schema import (
     SingleChoice,
     YesNo,
 )
-from assess.schema import (
+from assess.questionnaire.schema import (
     Condition as ShowIf,
 )
-from assess.schema import (
+from assess.questionnaire.schema import (
     Formula as FormulaDef,
 )
 from scoring import LINKS, Clause, Condition, Question, Spec, StageRule

@@ -1,8 +1,8 @@
 """The stored records: region, enterprises, people and their scope, assessments and answers.
 
 Every table is plain SQLModel over SQLAlchemy Core types that mean the same on SQLite and
-PostgreSQL. Schema changes go through Alembic migrations in ``assess/migrations``; a test checks
-that these models and the migrations agree.
+PostgreSQL. Schema changes go through Alembic migrations in ``assess/store/migrations``; a test
+checks that these models and the migrations agree.
 
 Scope, in one place:
 
@@ -163,7 +163,7 @@ class User(SQLModel, table=True):
     created_at: datetime = _time()
     password_changed_at: datetime = _time()
     # Set when an administrator chose the password: its user must pick their own before
-    # anything else (see assess.accounts.require_password_change).
+    # anything else (see assess.accounts.users.require_password_change).
     must_change_password: bool = Field(default=False)
 
 

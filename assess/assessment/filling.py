@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from assess.catalog import Questionnaire
-from assess.compile import shipped_catalog
-from assess.models import Answer, Assessment
-from assess.schema import QuestionBase
+from assess.questionnaire.catalog import Questionnaire
+from assess.questionnaire.compile import shipped_catalog
+from assess.questionnaire.schema import QuestionBase
+from assess.store.models import Answer, Assessment
 from scoring import LINKS, NA, Spec, encode_answers
 from scoring.card import exemptions_of
 from scoring.engine import Evaluation, evaluate

@@ -15,19 +15,19 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from assess.assessments import answers_to, check_value, spec_of, stored_values
-from assess.catalog import Questionnaire
-from assess.errors import Invalid, NotFound, Problem
-from assess.filling import (
+from assess.assessment.filling import (
     number_text,
     questionnaire_of,
     questionnaire_of_version,
     ratio_result,
     value_text,
 )
+from assess.assessment.lifecycle import answers_to, check_value, spec_of, stored_values
+from assess.errors import Invalid, NotFound, Problem
 from assess.forms import value_from_form
-from assess.models import REPORTED, Assessment, ScoreRecord, Status
-from assess.schema import QuestionBase
+from assess.questionnaire.catalog import Questionnaire
+from assess.questionnaire.schema import QuestionBase
+from assess.store.models import REPORTED, Assessment, ScoreRecord, Status
 from scoring import LINKS, NA, AnswerErrors, ScoreCard, score, what_if
 from scoring.roadmap import Need
 from scoring.stages import ConditionResult

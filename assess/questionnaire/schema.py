@@ -37,8 +37,9 @@ ValidFrom = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
 Link = Literal["rd", "production", "management", "marketing"]
 Aspect = Literal["infrastructure", "integration", "collaboration", "competitiveness"]
 StageId = Literal["undetermined", "initial", "single_coverage", "integration", "innovation"]
-# The sectors are the module folders that exist (see assess.catalog); a sector id only has to be
-# safe to use as a folder name, a URL part and a database code (Enterprise.sector is 40 long).
+# The sectors are the module folders that exist (see assess.questionnaire.catalog); a sector id
+# only has to be safe to use as a folder name, a URL part and a database code (Enterprise.sector
+# is 40 long).
 SECTOR_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 SectorId = Annotated[str, Field(pattern=SECTOR_ID_RE.pattern, max_length=40)]
 #: The link_weights key that applies to every sector the methodology does not name.
@@ -692,7 +693,7 @@ class MethodologyFile(Strict):
     aspects: list[AspectDef]
     links: list[LinkDef]
     # Keys are sector ids or "default"; that they name existing sectors is checked with the
-    # whole catalog (assess.catalog), since the sectors are the module folders.
+    # whole catalog (assess.questionnaire.catalog), since the sectors are the module folders.
     link_weights: dict[SectorId, LinkWeights]
     it_adoption: Adoption
     # N/A answers, and context answers that leave scored questions out (a "no" that hides them,

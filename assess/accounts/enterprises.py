@@ -10,11 +10,11 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from assess import uscc
-from assess.compile import shipped_catalog
+from assess.accounts import uscc
 from assess.errors import Conflict, ConflictDetail, Invalid, NotFound, Problem
 from assess.forms import int_outside
-from assess.models import Cluster, Enterprise, Park, StaffBand, utcnow
+from assess.questionnaire.compile import shipped_catalog
+from assess.store.models import Cluster, Enterprise, Park, StaffBand, utcnow
 
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
 ADMIN_FIELDS = ("name", "uscc", "sector", "cluster_id", "park_id", "staff_band", *CONTACT_FIELDS)

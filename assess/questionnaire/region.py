@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import Session, select
 
-from assess.models import Cluster, Park, Region
-from assess.schema import RegionFile
+from assess.questionnaire.schema import RegionFile
+from assess.store.models import Cluster, Park, Region
 
 
 def profile_hash(region: RegionFile) -> str:

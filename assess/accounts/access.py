@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from assess.errors import Forbidden, NotFound, Problem
-from assess.models import Assessment, Enterprise, Role, User, UserCluster
+from assess.store.models import Assessment, Enterprise, Role, User, UserCluster
 
 _NO_ENTERPRISE = Problem("not_found", "企业不存在", "no such enterprise")
 _NO_ASSESSMENT = Problem("not_found", "评估不存在", "no such assessment")
