@@ -21,6 +21,7 @@ from assess.questionnaire.catalog import (
     write_lock,
 )
 from assess.questionnaire.schema import (
+    AnalyticsFile,
     CoreFile,
     MethodologyFile,
     ModuleFile,
@@ -100,7 +101,8 @@ def check(root: RootOpt = None) -> None:
     typer.echo(
         f"ok: {n} questionnaire version(s) of {len(cat.modules)} sector(s), "
         f"{len(cat.methodologies)} methodology, {len(cat.regions)} region(s) with "
-        f"{len(cat.guidance)} set(s) of local notes; lock file matches"
+        f"{len(cat.guidance)} set(s) of local notes, {len(cat.analytics)} analytics rules "
+        "version(s); lock file matches"
     )
 
 
@@ -154,6 +156,7 @@ def json_schemas() -> dict[str, Any]:
         "methodology": MethodologyFile.model_json_schema(),
         "region": RegionFile.model_json_schema(),
         "region_guidance": RegionGuidanceFile.model_json_schema(),
+        "analytics": AnalyticsFile.model_json_schema(),
     }
 
 
@@ -415,10 +418,13 @@ def _url(url: str | None) -> str:
 @db_app.command("upgrade")
 def db_upgrade(url: UrlOpt = None) -> None:
     """Apply every migration not yet applied (safe to run again)."""
+    from assess import migrate
     from assess.store import db
 
     target = _url(url)
-    db.upgrade(target)
+    filled = migrate.upgrade(target)
+    if filled:
+        typer.echo(f"{filled} stored score(s) given their analytics columns")
     engine = db.make_engine(target)
     typer.echo(f"database at revision {db.current_revision(engine)}: {engine.url!r}")
     engine.dispose()
@@ -548,6 +554,42 @@ def users_create(
         for p in exc.problems:
             typer.echo(f"  {p.code}: {p.zh} / {p.en}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+region_app = typer.Typer(help="Region profiles: clusters, parks and targets.", no_args_is_help=True)
+app.add_typer(region_app, name="region")
+
+
+@region_app.command("load")
+def region_load(
+    region_id: Annotated[
+        str, typer.Argument(help="A region profile id (see questionnaires/regions/)")
+    ],
+    url: UrlOpt = None,
+) -> None:
+    """Load a region profile into the database: its clusters, parks and targets (safe to repeat;
+    clusters and parks are matched by code, so enterprises keep theirs)."""
+    from assess.questionnaire.compile import shipped_catalog
+    from assess.questionnaire.region import load_region
+    from assess.store import db
+
+    region = shipped_catalog().regions.get(region_id)
+    if region is None:
+        known = ", ".join(sorted(shipped_catalog().regions)) or "none"
+        typer.echo(f"没有这个地区 / no such region: {region_id} (known: {known})", err=True)
+        raise typer.Exit(2)
+    engine = db.make_engine(_url(url))
+    try:
+        with db.session(engine) as s:
+            load_region(s, region)
+        t = region.targets
+        typer.echo(
+            f"loaded {region.id}: {len(region.clusters)} clusters, {len(region.parks)} parks; "
+            f"IT adoption {t.adoption_baseline.rate:.0%} ({t.adoption_baseline.year}) → "
+            f"{t.adoption_goal.rate:.0%} ({t.adoption_goal.year})"
+        )
     finally:
         engine.dispose()
 

@@ -1024,7 +1024,7 @@ def _rows(firms: list[_Firm], seed: int) -> _Rows:
                     for e in card.exemptions
                 }
             )
-            out.scores.append(score_fields(card))
+            out.scores.append(score_fields(card, year, answers))
     return out
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio.to_thread
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from assess.store.db import make_engine, no_wait, reading
 from assess.store.models import Status
 from web import errors, i18n, labels
 from web.deps import PasswordChangeRequired
-from web.routes import account, admin, assessments, auth, home, report
+from web.routes import account, admin, assessments, auth, cluster, home, report
 from web.security import BodyLimit, SecurityHeaders, check_csrf
 from web.sessions import SessionMiddleware
 
@@ -109,6 +110,12 @@ def _templates() -> Environment:
         # Question ids contain dots, which CSS selectors would read as classes.
         return f"{prefix}-{qid.replace('.', '--')}"
 
+    def qs(base: dict[str, Any], **changes: Any) -> str:
+        """A query string: ``base`` with ``changes``, empty values left out."""
+        merged = {**base, **changes}
+        return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+    env.globals["qs"] = qs
     env.filters.update(num=num, when=when, domid=domid, list_join=i18n.join)
     return env
 
@@ -176,7 +183,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.add_exception_handler(Exception, errors.server_error)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, account, assessments, report, admin):
+    for module in (auth, home, account, assessments, report, admin, cluster):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -12,6 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from assess import migrate
 from assess.cli import app
 from assess.cli import main as _assess_main
 from assess.demo import build_demo, stale_assessments
@@ -62,7 +63,7 @@ def demo(
     url = f"sqlite:///{(data_dir / 'assess.db').resolve()}"
     started = time.perf_counter()
     typer.echo(f"数据库 / database: {url}")
-    db.upgrade(url)
+    migrate.upgrade(url)
     engine = db.make_engine(url)
     with Session(engine) as session:
         stale = stale_assessments(session)
@@ -108,7 +109,7 @@ def serve(
     """Serve the application on the database ASSESS_DATABASE_URL names (migrate it first)."""
     settings = _settings()
     _check_signing_key(settings)  # made once here, before the workers start
-    db.upgrade(settings.url)
+    migrate.upgrade(settings.url)
     uvicorn.run(
         "web.app:create_app",
         factory=True,

@@ -25,7 +25,10 @@ _HTTP = {
 
 
 def wants_json(request: Request) -> bool:
-    """Whether the client asked for JSON rather than a page."""
+    """Whether the client asked for JSON rather than a page: by its Accept header, or by the
+    ``.json`` twin of a page's URL."""
+    if request.url.path.endswith(".json"):
+        return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 

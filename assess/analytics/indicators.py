@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,37 +50,46 @@ class IndicatorValue:
     references: list[Reference] = field(default_factory=list)
 
 
-def national_indicators(firms: Iterable[FirmAnswers]) -> list[IndicatorValue]:
-    """Every national indicator of the firms' methodologies, over the whole group."""
-    sums: dict[str, list[float]] = defaultdict(list)
-    left_out: dict[str, int] = defaultdict(int)
-    versions: dict[str, set[int]] = defaultdict(set)
-    defs: dict[str, NationalIndicator] = {}
+def firm_values(firms: Sequence[FirmAnswers]) -> list[dict[str, float | None]]:
+    """Each firm's contribution to every national indicator of its methodology, in the order
+    given: 1/0 for a share, the number for a mean, None when the indicator leaves it out."""
+    out: list[dict[str, float | None]] = [{} for _ in firms]
     # Firms that score alike (one compiled spec) are evaluated together, in one batch.
-    groups: dict[int, tuple[Questionnaire, Spec, list[FirmAnswers]]] = {}
-    for firm in firms:
+    groups: dict[int, tuple[Questionnaire, Spec, list[int]]] = {}
+    for i, firm in enumerate(firms):
         spec = spec_for(firm.sector, firm.version, firm.year)
         if id(spec) not in groups:
             groups[id(spec)] = (composed(firm.sector, firm.version), spec, [])
-        groups[id(spec)][2].append(firm)
+        groups[id(spec)][2].append(i)
     for q, spec, members in groups.values():
-        encoded = [encode_answers(spec, dict(f.answers)) for f in members]
+        encoded = [encode_answers(spec, dict(firms[i].answers)) for i in members]
         values = np.vstack([e.values for e in encoded])
         na = np.vstack([e.na for e in encoded])
         ev = evaluate(spec, AnswerArrays(values, na), with_visibility=True)
         assert ev.visible is not None
-        for ind in q.methodology.national_indicators:
+        for r, i in enumerate(members):
+            row = (values[r], na[r], ev.visible[r], ev.links[r])
+            out[i] = {
+                ind.id: _firm_value(ind, q, spec.index, *row)
+                for ind in q.methodology.national_indicators
+            }
+    return out
+
+
+def national_indicators(firms: Iterable[FirmAnswers]) -> list[IndicatorValue]:
+    """Every national indicator of the firms' methodologies, over the whole group."""
+    group = list(firms)
+    defs: dict[str, NationalIndicator] = {}
+    versions: dict[str, set[int]] = defaultdict(set)
+    for firm in group:
+        for ind in composed(firm.sector, firm.version).methodology.national_indicators:
             defs.setdefault(ind.id, ind)
-            versions[ind.id].add(q.version)
-            for r in range(len(members)):
-                x = _firm_value(ind, q, spec.index, values[r], na[r], ev.visible[r], ev.links[r])
-                if x is None:
-                    left_out[ind.id] += 1
-                else:
-                    sums[ind.id].append(x)
+            versions[ind.id].add(firm.version)
+    contributions = firm_values(group)
     out = []
     for iid, ind in defs.items():
-        xs = sums.get(iid, [])
+        xs = [c[iid] for c in contributions if iid in c]
+        counted = [x for x in xs if x is not None]
         out.append(
             IndicatorValue(
                 id=iid,
@@ -88,14 +97,21 @@ def national_indicators(firms: Iterable[FirmAnswers]) -> list[IndicatorValue]:
                 definition=(ind.definition.zh, ind.definition.en) if ind.definition else None,
                 source=ind.source,
                 measure=ind.measure,
-                value=float(np.mean(xs)) * (1 if ind.measure == "mean" else 100) if xs else None,
-                n=len(xs),
-                left_out=left_out.get(iid, 0),
+                value=aggregate(ind.measure, counted),
+                n=len(counted),
+                left_out=len(xs) - len(counted),
                 versions=sorted(versions[iid]),
                 references=list(ind.references),
             )
         )
     return out
+
+
+def aggregate(measure: str, contributions: Sequence[float]) -> float | None:
+    """An indicator's value over the firms it counts: the mean for a mean, else the share in %."""
+    if not contributions:
+        return None
+    return float(np.mean(contributions)) * (1 if measure == "mean" else 100)
 
 
 def _firm_value(

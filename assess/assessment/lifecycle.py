@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from assess.analytics.derived import derived_fields
 from assess.assessment import filling
 from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
 from assess.forms import read_int, single, value_from_form
@@ -26,6 +27,7 @@ from assess.store.models import (
     Assessment,
     Cluster,
     Enterprise,
+    ScoreKind,
     ScoreRecord,
     Status,
     StatusChange,
@@ -518,9 +520,12 @@ def _touch_draft(session: Session, a: Assessment, now: datetime) -> None:
     set_committed_value(a, "updated_at", now)
 
 
-def score_fields(card: ScoreCard) -> dict[str, Any]:
-    """The ScoreRecord columns of a card: headline figures, and the whole card as JSON."""
+def score_fields(card: ScoreCard, year: int, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The ScoreRecord columns of a card: headline figures, what the analytics read (per-link
+    adoption, failed checks, the answers' digest, national-indicator values), and the whole card
+    as JSON."""
     fields: dict[str, Any] = {
+        **derived_fields(card, year, answers),
         "content_hash": card.content_hash,
         "overall": card.overall,
         "stage": card.stage,
@@ -536,12 +541,18 @@ def score_fields(card: ScoreCard) -> dict[str, Any]:
     return fields
 
 
-def store_card(session: Session, a: Assessment, card: ScoreCard, kind: str = "self") -> None:
+def store_card(
+    session: Session,
+    a: Assessment,
+    card: ScoreCard,
+    answers: Mapping[str, Any],
+    kind: str = ScoreKind.self_reported,
+) -> None:
     """Keep the ScoreCard with the assessment (one per kind), headline figures as columns."""
     rec = session.exec(
         select(ScoreRecord).where(ScoreRecord.assessment_id == a.id, ScoreRecord.kind == kind)
     ).first()
-    fields = {**score_fields(card), "computed_at": utcnow()}
+    fields = {**score_fields(card, a.year, answers), "computed_at": utcnow()}
     if rec is None:
         rec = ScoreRecord(assessment_id=a.id or 0, kind=kind, **fields)
     else:
@@ -616,8 +627,9 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
     session.refresh(a, with_for_update=True)
     _require_draft(a)
     spec = spec_of(a)
+    values = stored_values(session, a)
     try:
-        card = score(spec, stored_values(session, a))
+        card = score(spec, values)
     except AnswerErrors as exc:  # stored answers are validated on save; refuse, never guess
         raise Invalid([Problem(e.code, e.zh, e.en, e.question) for e in exc.errors]) from None
     problems = []
@@ -653,7 +665,7 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
     a.submitted_at = utcnow()
     a.pledged_by = by_user
     session.add(a)
-    store_card(session, a, card)
+    store_card(session, a, card, values)
     session.flush()
     return card
 

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from assess.questionnaire.schema import (
     DEFAULT_WEIGHTS,
     QUESTION_TYPES,
+    AnalyticsFile,
     Check,
     CoreFile,
     I18n,
@@ -386,8 +387,10 @@ class Catalog:
     methodologies: dict[int, MethodologyFile] = field(default_factory=dict)
     regions: dict[str, RegionFile] = field(default_factory=dict)
     guidance: dict[tuple[str, int], RegionGuidanceFile] = field(default_factory=dict)
+    analytics: dict[int, AnalyticsFile] = field(default_factory=dict)
     lock: dict[str, str] = field(default_factory=dict)
     region_lock: dict[str, str] = field(default_factory=dict)
+    analytics_lock: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     raw: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
     unreadable: set[str] = field(default_factory=set)
@@ -510,7 +513,52 @@ class Catalog:
             problems.append(Problem(LOCK_FILE, key, "locked version has no file any more"))
         problems.extend(self._guidance_problems(asked))
         problems.extend(self._region_lock_problems())
+        problems.extend(self._analytics_lock_problems())
         return problems
+
+    def _analytics_lock_problems(self) -> list[Problem]:
+        problems = []
+        current = self.analytics_hashes()
+        for key, digest in sorted(current.items()):
+            locked = self.analytics_lock.get(key)
+            if locked is None:
+                msg = "analytics rules not locked: publish them with `assess questionnaires lock`"
+            elif locked != digest:
+                msg = (
+                    f"published analytics rules changed (locked {locked[:19]}…, now"
+                    f" {digest[:19]}…); published rules are immutable: restore them, and put the"
+                    " change in a new version"
+                )
+            else:
+                continue
+            problems.append(Problem(LOCK_FILE, f"analytics.{key}", msg))
+        drafts = {f"analytics@{v}" for v, a in self.analytics.items() if a.draft}
+        for key in sorted(set(self.analytics_lock) - set(current)):
+            if key in self.unreadable:
+                continue
+            msg = (
+                "locked analytics rules marked as a draft again: remove the draft mark"
+                if key in drafts
+                else "locked analytics rules have no file any more"
+            )
+            problems.append(Problem(LOCK_FILE, f"analytics.{key}", msg))
+        return problems
+
+    def analytics_hashes(self) -> dict[str, str]:
+        """``analytics@N`` → content hash, for every analytics rules file that is not a draft."""
+        return {
+            f"analytics@{v}": region_hash(self.raw[("analytics", "analytics", v)])
+            for v, a in sorted(self.analytics.items())
+            if not a.draft and ("analytics", "analytics", v) in self.raw
+        }
+
+    def analytics_rules(self) -> AnalyticsFile:
+        """The rules the analytics apply: the latest published version; while none is published
+        yet, the latest draft (its ``draft`` mark lets pages say so)."""
+        if not self.analytics:
+            raise LookupError("no analytics rules: add questionnaires/analytics/v1.yaml")
+        published = [v for v, a in self.analytics.items() if not a.draft]
+        return self.analytics[max(published or self.analytics)]
 
     def _guidance_problems(self, asked: dict[int, dict[str, set[str]]]) -> list[Problem]:
         """A region's notes must belong to a known region and name questions (and options) that
@@ -760,6 +808,11 @@ def load_catalog(root: Path | None = None) -> Catalog:
                     )
                 else:
                     cat.guidance[(folder.name, v)] = notes
+    for v, p in _versioned_files(root / "analytics"):
+        if (rules := load(p, AnalyticsFile, ("analytics", "analytics"))) is not None:
+            cat.analytics[v] = rules
+        else:
+            cat.unreadable.add(f"analytics@{v}")
     _check_sectors(cat)
     lock_path = root / LOCK_FILE
     if lock_path.exists():
@@ -767,6 +820,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             lock = json.loads(lock_path.read_text(encoding="utf-8"))
             cat.lock = dict(lock["questionnaires"])
             cat.region_lock = dict(lock.get("regions", {}))
+            cat.analytics_lock = dict(lock.get("analytics", {}))
         except (ValueError, KeyError, TypeError) as exc:
             cat.problems.append(Problem(LOCK_FILE, "", f"unreadable lock file: {exc}"))
     else:
@@ -781,6 +835,7 @@ def write_lock(cat: Catalog) -> list[str]:
     """
     added = []
     lock, regions = dict(cat.lock), dict(cat.region_lock)
+    analytics = dict(cat.analytics_lock)
     for key, digest in sorted(cat.hashes().items()):
         if key not in lock:
             lock[key] = digest
@@ -789,15 +844,20 @@ def write_lock(cat: Catalog) -> list[str]:
         if rid not in regions:
             regions[rid] = digest
             added.append(f"regions.{rid}")
+    for key, digest in sorted(cat.analytics_hashes().items()):
+        if key not in analytics:
+            analytics[key] = digest
+            added.append(f"analytics.{key}")
     if not added:
         return added
     body = {
         "note": LOCK_NOTE,
         "questionnaires": dict(sorted(lock.items())),
         "regions": dict(sorted(regions.items())),
+        "analytics": dict(sorted(analytics.items())),
     }
     (cat.root / LOCK_FILE).write_text(
         json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    cat.lock, cat.region_lock = lock, regions
+    cat.lock, cat.region_lock, cat.analytics_lock = lock, regions, analytics
     return added

@@ -18,7 +18,8 @@ def profile_hash(region: RegionFile) -> str:
 
 
 def load_region(session: Session, region: RegionFile) -> Region:
-    """Create or update a region with its clusters and parks (by code); safe to run again.
+    """Create or update a region with its clusters, parks and targets (clusters and parks by code);
+    safe to run again.
 
     Clusters and parks that the file no longer lists are kept: enterprises may refer to them.
     """
@@ -28,6 +29,7 @@ def load_region(session: Session, region: RegionFile) -> Region:
         row = Region(id=region.id, name_zh=region.name.zh, name_en=region.name.en, content_hash="")
         session.add(row)
     row.name_zh, row.name_en, row.content_hash = region.name.zh, region.name.en, digest
+    row.targets = region.targets.model_dump(mode="json")
     clusters = {
         c.code: c for c in session.exec(select(Cluster).where(Cluster.region_id == region.id))
     }

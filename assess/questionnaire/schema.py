@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from scoring.benchmarks import FIGURES
 from scoring.spec import (
     ASPECTS,
     DERIVED,
@@ -807,3 +808,114 @@ class RegionGuidanceFile(Strict):
         if len(set(keys)) != len(keys):
             raise ValueError("one note per question (or per option of a question)")
         return self
+
+
+# --- Analytics rules (``analytics/v<N>.yaml``) ----------------------------------------------------
+
+#: The figures the analytics compare (the frame's vocabulary: ``link.rd``, ``aspect.integration``).
+ANALYTIC_FIGURES = FIGURES
+_PLACEHOLDER_RE = re.compile(r"{(\w*)}")
+
+
+def _placeholders_ok(text: I18n, allowed: set[str], where: str) -> None:
+    for lang in (text.zh, text.en):
+        unknown = set(_PLACEHOLDER_RE.findall(lang)) - allowed
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown placeholder(s) {sorted(unknown)}; use {sorted(allowed)}"
+            )
+
+
+class ShortlistRuleFile(Strict):
+    """Who may be shortlisted as a demonstration enterprise, and in which order."""
+
+    min_stage: StageId
+    min_overall: float = Field(ge=0, le=100)
+    improvement_years: int = Field(ge=2, le=10)
+    min_gain: float = Field(ge=-100, le=100)
+    max_fall: float = Field(ge=0, le=100)
+    max_flags: int = Field(ge=0)
+    prefer_certified: bool
+    summary: I18n  # the rule in words, shown beside the shortlist
+
+
+class ScreenRuleFile(Strict):
+    """One rule check on submissions, with its reason in words."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal["jump", "key_system_back", "copied", "engine_checks"]
+    weight: float = Field(ge=0)
+    max_change: float = Field(default=25.0, gt=0, le=100)
+    max_change_across_versions: float = Field(default=35.0, gt=0, le=100)
+    max_gap: int = Field(default=2, ge=1, le=10)
+    figures: list[str] = Field(default_factory=list)
+    name: I18n
+    reason: I18n
+
+    @model_validator(mode="after")
+    def _whole(self) -> ScreenRuleFile:
+        unknown = set(self.figures) - set(ANALYTIC_FIGURES)
+        if unknown:
+            raise ValueError(f"unknown figures {sorted(unknown)}")
+        if self.kind == "jump" and not self.figures:
+            raise ValueError("a jump rule watches at least one figure")
+        allowed = {
+            "jump": {"figure", "before", "after", "change", "limit"},
+            "key_system_back": {"figure"},
+            "copied": {"count"},
+            "engine_checks": {"after"},
+        }[self.kind]
+        _placeholders_ok(self.reason, allowed, f"rule {self.id}")
+        return self
+
+
+class OutlierRuleFile(Strict):
+    """The outlier score: which figures, how many firms a sector needs, when it flags."""
+
+    features: list[str] = Field(min_length=2)
+    min_group: int = Field(ge=5)
+    threshold: float = Field(gt=0, lt=1)
+    weight: float = Field(ge=0)
+    name: I18n
+    reason: I18n
+
+    @model_validator(mode="after")
+    def _whole(self) -> OutlierRuleFile:
+        unknown = set(self.features) - set(ANALYTIC_FIGURES)
+        if unknown:
+            raise ValueError(f"unknown features {sorted(unknown)}")
+        _placeholders_ok(self.reason, {"score", "top"}, "outliers")
+        return self
+
+
+class ScreeningFile(Strict):
+    rules: list[ScreenRuleFile] = Field(min_length=1)
+    outliers: OutlierRuleFile
+
+    @model_validator(mode="after")
+    def _whole(self) -> ScreeningFile:
+        ids = [r.id for r in self.rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError("rule ids must be unique")
+        return self
+
+
+class ProjectionFile(Strict):
+    """How the adoption trend is projected: the band's level, the fewest years to fit, how far."""
+
+    level: float = Field(gt=0, lt=1)
+    min_years: int = Field(ge=3)
+    horizon_years: int = Field(ge=1, le=50)
+
+
+class AnalyticsFile(Strict):
+    """The analytics rules (``analytics/v<N>.yaml``): they read stored scores of every
+    questionnaire version, so they are versioned on their own."""
+
+    kind: Literal["analytics"]
+    version: int = Field(ge=1)
+    draft: bool = False
+    source: str = Field(min_length=1)
+    shortlist: ShortlistRuleFile
+    screening: ScreeningFile
+    projection: ProjectionFile

@@ -95,6 +95,9 @@ class Region(SQLModel, table=True):
     name_zh: str = Field(max_length=100)
     name_en: str = Field(max_length=100)
     content_hash: str = Field(max_length=80)  # of the profile file it was loaded from
+    # The region's targets as loaded from its profile (adoption baseline and goal, the range of
+    # demonstration enterprises per cluster, key projects a year): the analytics read them here.
+    targets: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
 
 
 class Cluster(SQLModel, table=True):
@@ -241,10 +244,21 @@ class Answer(SQLModel, table=True):
     updated_at: datetime = _time()
 
 
+class ScoreKind(StrEnum):
+    """Whose score a ScoreRecord is: the enterprise's own, or the one a certifier confirmed."""
+
+    self_reported = "self"
+    certified = "certified"
+
+
 class ScoreRecord(SQLModel, table=True):
     """The ScoreCard of an assessment, with its headline figures as columns for comparison.
 
     ``kind`` is "self" for the enterprise's own answers; certified scores get their own kind.
+    The ``applied_*`` columns say per link whether IT counts as applied (1), not (0) or whether
+    the link does not apply to the firm (NULL); ``indicators`` holds the firm's contribution to
+    each national indicator (1/0 for a share, the number for a mean, null when left out), and
+    ``digest`` the SHA-256 of its answers, so that copied submissions can be found.
     """
 
     __tablename__ = "score_record"
@@ -267,7 +281,15 @@ class ScoreRecord(SQLModel, table=True):
     stage: str = Field(max_length=20)
     it_adopter: bool
     it_links: int
+    it_needed: int = 3  # links the adoption rule asks for
+    applied_rd: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    applied_production: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    applied_management: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    applied_marketing: int | None = Field(default=None, sa_type=sa.SmallInteger)
     missing_required: int
+    flags: int = 0  # the card's failed consistency checks
+    digest: str = Field(default="", max_length=64)
+    indicators: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
     card: Any = Field(sa_type=sa.JSON)  # the whole ScoreCard, as JSON
     computed_at: datetime = _time()
 
@@ -283,4 +305,20 @@ class StatusChange(SQLModel, table=True):
     to_status: str = Field(max_length=20)
     by_user: int | None = Field(default=None, foreign_key="app_user.id")
     note: str = Field(default="", max_length=500)
+    at: datetime = _time()
+
+
+class DemonstrationDecision(SQLModel, table=True):
+    """A cluster manager's decision on a demonstration-enterprise candidate (append-only: the
+    latest row per cluster, enterprise and year is the decision in force)."""
+
+    __tablename__ = "demonstration_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id")
+    year: int
+    decision: str = Field(max_length=20)  # confirmed | excluded | reopened
+    reason: str = Field(default="", max_length=500)
+    by_user: int | None = Field(default=None, foreign_key="app_user.id")
     at: datetime = _time()

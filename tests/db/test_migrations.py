@@ -25,7 +25,7 @@ def test_upgrade_twice_is_harmless_and_reports_the_head(empty_db_url):
     db.upgrade(empty_db_url)
     engine = db.make_engine(empty_db_url)
     try:
-        assert db.current_revision(engine) == "0002"
+        assert db.current_revision(engine) == "0003"
         names = set(sa.inspect(engine).get_table_names())
         assert {"enterprise", "app_user", "assessment", "answer", "score_record"} <= names
     finally:
@@ -140,3 +140,145 @@ def test_the_cli_migrates_and_creates_a_user_and_refuses_a_weak_password(tmp_pat
     assert "created user boss (admin)" in ok.output
     again = runner.invoke(app, ["users", "create", "BOSS", "--role", "admin", "--url", url])
     assert again.exit_code == 1 and "username_taken" in again.output
+
+
+def test_scores_stored_before_the_analytics_columns_get_them_on_upgrade(empty_db_url, catalog):
+    """A database at revision 0002 with one submitted, scored assessment: after `upgrade` its
+    score has per-link adoption and the flag count (from the card) and the digest and indicator
+    values (from the answers), equal to what storing the card today would give."""
+    from assess import migrate
+    from assess.analytics.derived import derived_fields
+    from assess.questionnaire.compile import compile_spec
+    from scoring import score
+    from tests.conftest import extreme_answers
+
+    spec = compile_spec(catalog.compose("general", 2))
+    answers = extreme_answers(spec, best=True)
+    answers["core.ctx.production"] = "none"  # a firm without a shop: production does not apply
+    card = score(spec, answers)
+    assert card.applicable_links is not None and "production" not in card.applicable_links
+    db.upgrade(empty_db_url, "0002")
+    engine = db.make_engine(empty_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO region (id, name_zh, name_en, content_hash) VALUES"
+                    " ('r', '区', 'R', 'h');"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cluster (region_id, code, name_zh, name_en, default_sector)"
+                    " VALUES ('r', 'c', '群', 'C', 'general')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO enterprise (name, uscc, sector, cluster_id, staff_band,"
+                    " contact_name, contact_phone, contact_email, version, created_at,"
+                    " updated_at) VALUES ('甲', '91220200MA0000001X', 'general', 1, '20_299',"
+                    " '', '', '', 1, :t, :t)"
+                ),
+                {"t": "2026-01-01 00:00:00+00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO assessment (enterprise_id, year, questionnaire,"
+                    " questionnaire_version, content_hash, status, version, created_at,"
+                    " updated_at) VALUES (1, 2021, 'general', 2, :h, 'submitted', 2, :t, :t)"
+                ),
+                {"h": card.content_hash, "t": "2026-01-01 00:00:00+00:00"},
+            )
+            answer = sa.table(
+                "answer",
+                *(sa.column(c) for c in ("assessment_id", "question", "comment", "version")),
+                sa.column("value", sa.JSON),
+                sa.column("updated_at", sa.DateTime(timezone=True)),
+            )
+            from datetime import UTC, datetime
+
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            conn.execute(
+                sa.insert(answer),
+                [
+                    {
+                        "assessment_id": 1,
+                        "question": q,
+                        "value": v,
+                        "comment": "",
+                        "version": 1,
+                        "updated_at": now,
+                    }
+                    for q, v in answers.items()
+                ],
+            )
+            record = sa.table(
+                "score_record",
+                *(
+                    sa.column(c)
+                    for c in (
+                        "assessment_id",
+                        "kind",
+                        "content_hash",
+                        "overall",
+                        "stage",
+                        "it_adopter",
+                        "it_links",
+                        "missing_required",
+                        "computed_at",
+                    )
+                ),
+                sa.column("card", sa.JSON),
+            )
+            conn.execute(
+                sa.insert(record),
+                {
+                    "assessment_id": 1,
+                    "kind": "self",
+                    "content_hash": card.content_hash,
+                    "overall": card.overall,
+                    "stage": card.stage,
+                    "it_adopter": card.it_adopter,
+                    "it_links": len(card.it_links),
+                    "missing_required": 0,
+                    "computed_at": now,
+                    "card": card.model_dump(mode="json"),
+                },
+            )
+        filled = migrate.upgrade(empty_db_url)
+        assert filled == 1
+        assert migrate.upgrade(empty_db_url) == 0  # nothing left to fill
+        expected = derived_fields(card, 2021, answers)
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT it_needed, applied_rd, applied_production, applied_management,"
+                    " applied_marketing, flags, digest, indicators FROM score_record"
+                )
+            ).one()
+        got = dict(
+            zip(
+                [
+                    "it_needed",
+                    "applied_rd",
+                    "applied_production",
+                    "applied_management",
+                    "applied_marketing",
+                    "flags",
+                    "digest",
+                    "indicators",
+                ],
+                row,
+                strict=True,
+            )
+        )
+        if isinstance(got["indicators"], str):
+            import json
+
+            got["indicators"] = json.loads(got["indicators"])
+        assert got["applied_production"] is None  # the link does not apply to this firm
+        assert got["applied_rd"] == 1  # best answers: R&D design systems in routine use
+        assert got == expected
+    finally:
+        engine.dispose()

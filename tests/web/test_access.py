@@ -120,7 +120,45 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
         codes(422, anonymous=401),
         None,
     ),
-    ("GET", "/cluster", {}, codes(403, cluster_manager=200, anonymous=303), None),
+    ("GET", "/cluster", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    ("GET", "/cluster.json", {}, codes(403, cluster_manager=200, admin=200, anonymous=401), None),
+    # The manager's own cluster, and another one: not found, as if it did not exist.
+    (
+        "GET",
+        "/cluster?cluster=fine_chem",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster.json?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=401),
+        None,
+    ),
+    # The member table is a fragment: a plain request for it is sent to the whole dashboard.
+    (
+        "GET",
+        "/cluster/members",
+        {},
+        codes(403, cluster_manager=303, admin=303, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/members.json",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=401),
+        None,
+    ),
     ("GET", "/admin/enterprises", {}, codes(403, admin=200, anonymous=303), None),
     ("GET", "/admin/enterprises/new", {}, codes(403, admin=200, anonymous=303), None),
     (

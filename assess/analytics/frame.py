@@ -1,0 +1,270 @@
+"""The analytics frame: one row per counted assessment, read from the stored scores in one query.
+
+What counts is defined here, once, and everything that compares firms reads it from here:
+
+- ``COUNTED``: the statuses whose stored score is the assessment's result (the store's
+  ``REPORTED``); drafts never count.
+- ``KIND_PREFERENCE``: which score an assessment is counted with when it has several. The
+  certified score is preferred once it exists; ``kind="self"`` or ``"certified"`` asks for one kind
+  only (a certified-only view leaves out what no certifier has seen).
+
+The columns are the product's one vocabulary for figures (``overall``, ``link.rd``,
+``aspect.integration``, ``applied.rd`` ...), the names ``scoring.benchmarks`` and
+``scoring.screening`` work on; the table's column ``link_rd`` is ``link.rd`` here and everywhere
+above the store. ``column_of`` is the one mapping between the two.
+
+The rows are read with the database driver's cursor in chunks straight into numpy arrays: no ORM
+objects, no row dictionaries. A frame is kept per process for as long as the data it was read
+from is unchanged (``stamp``), so a dashboard does not read the whole region on every request; a
+cached frame is never changed in place.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from assess.store.models import REPORTED, ScoreKind, StaffBand
+from scoring import LINKS, STAGES
+from scoring.benchmarks import FIGURES
+
+#: The statuses whose stored score counts in every comparison.
+COUNTED: frozenset[str] = frozenset(str(s) for s in REPORTED)
+#: The score an assessment is counted with when it has several, best first.
+KIND_PREFERENCE: tuple[str, ...] = (ScoreKind.certified.value, ScoreKind.self_reported.value)
+
+Kind = Literal["preferred", "self", "certified"]
+KINDS: tuple[str, ...] = ("preferred", "self", "certified")
+
+APPLIED: tuple[str, ...] = tuple(f"applied.{k}" for k in LINKS)
+#: Columns that cost the most to read, and that only some views need.
+EXTRAS: tuple[str, ...] = ("digest", "indicators")
+
+
+def column_of(name: str) -> str:
+    """The score_record column that holds a frame column (``link.rd`` → ``link_rd``)."""
+    return name.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows a frame holds: a region, a span of years, a score kind."""
+
+    region: str | None = None
+    first_year: int | None = None
+    last_year: int | None = None
+    kind: Kind = "preferred"
+    extras: tuple[str, ...] = ()
+
+
+_NUMERIC = (
+    ("assessment", "a.id", np.int64),
+    ("enterprise", "a.enterprise_id", np.int64),
+    ("year", "a.year", np.int64),
+    ("version", "a.questionnaire_version", np.int64),
+    ("cluster_id", "e.cluster_id", np.int64),
+    ("park_id", "coalesce(e.park_id, 0)", np.int64),
+    *((f, f"s.{column_of(f)}", np.float64) for f in FIGURES),
+    ("adopter", "s.it_adopter", np.bool_),
+    ("it_links", "s.it_links", np.int64),
+    ("it_needed", "s.it_needed", np.int64),
+    *((f, f"s.{column_of(f)}", np.float64) for f in APPLIED),
+    ("flags", "s.flags", np.int64),
+)
+_TEXT = (
+    ("sector", "e.sector"),
+    ("size", "e.staff_band"),
+    ("status", "a.status"),
+    ("kind", "s.kind"),
+    ("stage", "s.stage"),
+)
+_EXTRA_SQL = {"digest": "s.digest", "indicators": "s.indicators"}
+
+#: Rows fetched per round trip: big enough to amortise the driver, small enough to keep memory flat.
+_CHUNK = 50_000
+
+
+def _query(scope: Scope) -> tuple[str, dict[str, Any]]:
+    cols = [sql for _, sql, _ in _NUMERIC] + [sql for _, sql in _TEXT]
+    cols += [_EXTRA_SQL[x] for x in scope.extras]
+    kinds = KIND_PREFERENCE if scope.kind == "preferred" else (scope.kind,)
+    params: dict[str, Any] = {}
+    where = [
+        "a.status IN (" + ", ".join(f":st{i}" for i in range(len(COUNTED))) + ")",
+        "s.kind IN (" + ", ".join(f":k{i}" for i in range(len(kinds))) + ")",
+    ]
+    params.update({f"st{i}": s for i, s in enumerate(sorted(COUNTED))})
+    params.update({f"k{i}": k for i, k in enumerate(kinds)})
+    if scope.region is not None:
+        where.append("c.region_id = :region")
+        params["region"] = scope.region
+    if scope.first_year is not None:
+        where.append("a.year >= :first")
+        params["first"] = scope.first_year
+    if scope.last_year is not None:
+        where.append("a.year <= :last")
+        params["last"] = scope.last_year
+    sql = (
+        f"SELECT {', '.join(cols)} FROM score_record s"
+        " JOIN assessment a ON a.id = s.assessment_id"
+        " JOIN enterprise e ON e.id = a.enterprise_id"
+        " JOIN cluster c ON c.id = e.cluster_id"
+        f" WHERE {' AND '.join(where)}"
+    )
+    return sql, params
+
+
+def plain_sql(conn: sa.Connection, scope: Scope) -> str:
+    """The frame's query for this connection's database, its few parameters (statuses, kinds,
+    region id, years: the product's own values) written in as escaped literals."""
+    sql, params = _query(scope)
+    stmt = sa.text(sql).bindparams(**params)
+    return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def read_frame(session: Session, scope: Scope = Scope()) -> pd.DataFrame:
+    """Read the frame for ``scope`` from the database (no cache): one query, fetched in chunks."""
+    names = [n for n, _, _ in _NUMERIC] + [n for n, _ in _TEXT] + list(scope.extras)
+    chunks: list[list[np.ndarray]] = []
+    conn = session.connection()
+    # The driver's own cursor: rows arrive as plain tuples, with none of the result-row machinery
+    # above it (the values are all numbers and short strings, converted here).
+    result = conn.connection.cursor()
+    try:
+        result.execute(plain_sql(conn, scope))
+        while True:
+            rows = result.fetchmany(_CHUNK)
+            if not rows:
+                break
+            columns = list(zip(*rows, strict=True))
+            chunk: list[np.ndarray] = [
+                np.array(columns[i], dtype=dtype) for i, (_, _, dtype) in enumerate(_NUMERIC)
+            ]
+            chunk += [np.array(c, dtype=object) for c in columns[len(_NUMERIC) :]]
+            chunks.append(chunk)
+    finally:
+        result.close()
+    if chunks:
+        data = {n: np.concatenate([c[i] for c in chunks]) for i, n in enumerate(names)}
+    else:
+        data = {n: np.array([], dtype=d) for n, _, d in _NUMERIC}
+        data.update({n: np.array([], dtype=object) for n in names[len(_NUMERIC) :]})
+    raw_indicators = data.pop("indicators", None)
+    frame = pd.DataFrame(data, copy=False)
+    if raw_indicators is not None:
+        for name, values in _indicator_columns(raw_indicators).items():
+            frame[name] = values
+    _categorise(session, frame)
+    if scope.kind == "preferred" and len(frame):
+        # One row per assessment: the most preferred kind it has.
+        rank = frame["kind"].cat.codes.to_numpy()
+        order = np.lexsort((rank, frame["assessment"].to_numpy()))
+        frame = frame.iloc[order]
+        frame = frame[~frame["assessment"].duplicated(keep="first")]
+        frame = frame.sort_values(["enterprise", "year"], kind="stable").reset_index(drop=True)
+    else:
+        frame = frame.sort_values(["enterprise", "year"], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _indicator_columns(raw: np.ndarray) -> dict[str, np.ndarray]:
+    """The stored indicator values (JSON objects, or their text on some drivers) as one float
+    column per indicator, ``ind.<id>``: NaN where the firm is left out or has no value stored."""
+    parsed = [json.loads(v) if isinstance(v, str) else (v or {}) for v in raw]
+    ids = sorted({k for d in parsed for k in d})
+    out = {}
+    for iid in ids:
+        out[f"ind.{iid}"] = np.array([d.get(iid) for d in parsed], dtype=np.float64)  # None → NaN
+    return out
+
+
+def _categorise(session: Session, frame: pd.DataFrame) -> None:
+    """Text columns become categoricals with fixed category lists where the product has them
+    (stages in ladder order, kinds in preference order), ids become codes."""
+    conn = session.connection()
+    clusters: dict[int, str] = {
+        i: c for i, c in conn.execute(sa.text("SELECT id, code FROM cluster"))
+    }
+    parks: dict[int, str] = {i: c for i, c in conn.execute(sa.text("SELECT id, code FROM park"))}
+    frame["cluster"] = _codes(frame.pop("cluster_id"), clusters)
+    frame["park"] = _codes(frame.pop("park_id"), {0: "", **parks})
+    fixed = {
+        "stage": list(STAGES),
+        "kind": list(KIND_PREFERENCE),
+        "size": [b.value for b in StaffBand],
+        "status": sorted(COUNTED),
+    }
+    for name in ("sector", "size", "status", "kind", "stage"):
+        cats = fixed.get(name)
+        values = frame[name].to_numpy()
+        if cats is None:
+            cats = sorted({str(v) for v in pd.unique(values)})
+        frame[name] = pd.Categorical(values, categories=cats)
+
+
+def _codes(ids: pd.Series, names: dict[int, str]) -> pd.Categorical:
+    keys = sorted(names)
+    lookup = np.full(max(keys, default=0) + 1, -1, dtype=np.int64)
+    lookup[keys] = np.arange(len(keys))
+    raw = ids.to_numpy()
+    codes = np.where(raw < len(lookup), lookup[np.minimum(raw, len(lookup) - 1)], -1)
+    return pd.Categorical.from_codes(codes, categories=[names[k] for k in keys])
+
+
+# --- The per-process cache ------------------------------------------------------------------------
+
+_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+_lock = threading.Lock()
+_CACHE_SIZE = 6
+
+
+def stamp(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a counted score may have changed: a score stored (a new row, or a
+    row rescored, which only happens with a status change), a status moved (submission,
+    withdrawal, certification), an enterprise added or edited (a firm moved to another cluster),
+    a cluster or park added. Each part is one index lookup, except the enterprises' last edit."""
+    row = (
+        session.connection()
+        .execute(
+            sa.text(
+                "SELECT (SELECT max(id) FROM score_record), (SELECT max(id) FROM status_change),"
+                " (SELECT max(id) FROM enterprise), (SELECT max(updated_at) FROM enterprise),"
+                " (SELECT max(id) FROM cluster), (SELECT max(id) FROM park)"
+            )
+        )
+        .one()
+    )
+    return tuple(row)
+
+
+def frame_of(session: Session, scope: Scope = Scope()) -> pd.DataFrame:
+    """The frame for ``scope``, from this process's cache while the data is unchanged.
+
+    Treat it as read-only: it may be shared with other requests.
+    """
+    key = (str(session.connection().engine.url), scope, stamp(session))
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    frame = read_frame(session, scope)
+    with _lock:
+        _cache[key] = frame
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return frame
+
+
+def clear_cache() -> None:
+    """Forget every cached frame (tests, and tools that rewrite the database)."""
+    with _lock:
+        _cache.clear()
