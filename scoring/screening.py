@@ -1,7 +1,8 @@
 """Screening: which submissions look wrong, so certifiers and cluster managers know what to check
 first.
 
-Three pure steps over the analytics frame (see the frame contract in the project notes):
+Three pure steps over the analytics frame (one row per counted assessment; built by
+assess.analytics.frame, whose columns are the product's figure vocabulary):
 
 * :func:`rule_flags` applies data-driven rules (:class:`ScreenRule`): implausible year-on-year
   jumps, a key system that was in use last time and is gone now, answers copied between firms,
@@ -64,7 +65,9 @@ class ScreenRule:
     watched figure, in points, for two years scored on the same or on different questionnaire
     versions. ``figures`` (jump) are the frame columns watched; a list is accepted and stored as
     a tuple. ``max_gap`` (jump, key_system_back) is how many years back the enterprise's previous
-    row may lie and still be compared.
+    row may lie and still be compared. ``across_versions`` (key_system_back): whether two years
+    scored on different questionnaire versions are compared at all (a new version may ask more
+    before a key system counts as in use, so a change across versions need not be the firm's).
     """
 
     id: str
@@ -74,6 +77,7 @@ class ScreenRule:
     max_change_across_versions: float = 35.0
     figures: tuple[str, ...] = JUMP_FIGURES
     max_gap: int = 2
+    across_versions: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -223,6 +227,10 @@ def _key_system_back(
     columns = [f"applied.{k}" for k in LINKS]
     _require(frame, columns, f"key_system_back rule {rule.id!r}")
     rows = np.flatnonzero(compared)
+    if not rule.across_versions:
+        _require(frame, ["version"], f"key_system_back rule {rule.id!r}")
+        version = frame["version"].to_numpy(dtype=np.int64)
+        rows = rows[version[rows] == version[prev[rows]]]
     for column in columns:
         values = _float(frame, column)
         after = values[rows]

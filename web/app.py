@@ -28,7 +28,17 @@ from assess.store.db import make_engine, no_wait, reading
 from assess.store.models import Status
 from web import errors, i18n, labels
 from web.deps import PasswordChangeRequired
-from web.routes import account, admin, assessments, auth, cluster, home, report
+from web.routes import (
+    account,
+    admin,
+    assessments,
+    auth,
+    cluster,
+    demonstration,
+    exports,
+    home,
+    report,
+)
 from web.security import BodyLimit, SecurityHeaders, check_csrf
 from web.sessions import SessionMiddleware
 
@@ -183,7 +193,8 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.add_exception_handler(Exception, errors.server_error)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, home, account, assessments, report, admin, cluster):
+    routers = (auth, home, account, assessments, report, admin, cluster, demonstration, exports)
+    for module in routers:
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

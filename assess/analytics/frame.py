@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -221,9 +222,10 @@ def _codes(ids: pd.Series, names: dict[int, str]) -> pd.Categorical:
 
 # --- The per-process cache ------------------------------------------------------------------------
 
-_cache: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+T = TypeVar("T")
 _lock = threading.Lock()
-_CACHE_SIZE = 6
+_CACHE_SIZE = 12
 
 
 def stamp(session: Session) -> tuple[Any, ...]:
@@ -245,23 +247,28 @@ def stamp(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, kept in this process's cache under ``key`` for as long as the data it is
+    read from is unchanged (``stamp``). Treat the result as read-only: it may be shared."""
+    full = (str(session.connection().engine.url), key, stamp(session))
+    with _lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return cast(T, _cache[full])
+    value = compute()
+    with _lock:
+        _cache[full] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
 def frame_of(session: Session, scope: Scope = Scope()) -> pd.DataFrame:
     """The frame for ``scope``, from this process's cache while the data is unchanged.
 
     Treat it as read-only: it may be shared with other requests.
     """
-    key = (str(session.connection().engine.url), scope, stamp(session))
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    frame = read_frame(session, scope)
-    with _lock:
-        _cache[key] = frame
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return frame
+    return cached(session, ("frame", scope), lambda: read_frame(session, scope))
 
 
 def clear_cache() -> None:

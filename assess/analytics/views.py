@@ -210,7 +210,7 @@ def _region_of(session: Session, viewer: Viewer, cluster_codes: Sequence[str]) -
 
 
 def _narrow(frame: pd.DataFrame, f: Filters, clusters: Sequence[str]) -> pd.DataFrame:
-    mask = frame["cluster"].isin(list(clusters)).to_numpy()
+    mask = frame["cluster"].isin(list(clusters)).to_numpy().copy()
     for key in ("park", "sector", "size"):
         value = getattr(f, key)
         if value is not None:
@@ -658,6 +658,7 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
         )
     near, rate_if = _near(session, scoped, viewer, vocab)
     rules = analytics_rules()
+    upto = rows if year is None else rows[(rows["year"] <= year).to_numpy()]
     return ClusterDashboard(
         filters=f,
         choices=_choices(session, vocab, scoped, viewer),
@@ -667,8 +668,9 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
         adoption_rule=vocab.adoption_rule,
         targets=targets.model_dump(mode="json") if targets else None,
         tiles=tiles,
-        trajectory=_trajectory(rows, targets, viewer),
-        boxes=_boxes(rows, viewer),
+        # The path up to the year shown: looking at an earlier year shows where things stood.
+        trajectory=_trajectory(upto, targets, viewer),
+        boxes=_boxes(upto, viewer),
         links=_links(scoped, viewer, vocab),
         near=near,
         near_rate_if=rate_if,
@@ -683,7 +685,7 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
             }
             for r in methodology().level_references
         ],
-        versions=_versions(rows),
+        versions=_versions(upto),
         rules_draft=rules.draft,
         stage_names=vocab.stages,
     )
@@ -795,6 +797,7 @@ class MemberRow:
     percentile_hidden: Hidden | None
     near: list[Pair]  # links one of which would make it an adopter
     version: int | None
+    flags: list[Pair] = field(default_factory=list)  # screening rules that flag its latest year
 
 
 @dataclass(frozen=True)
@@ -835,6 +838,7 @@ def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> Mem
         "nunique"
     )
     near = bm.near_adopters(latest)
+    flagged = _flags_of(session, scoped, f, latest)
     ents = {
         e.id: e for e in session.exec(select(Enterprise).where(col(Enterprise.id).in_(members)))
     }
@@ -869,6 +873,7 @@ def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> Mem
                 if idx is not None and idx in near.index
                 else [],
                 version=None if r is None else int(r["version"]),
+                flags=[] if r is None else flagged.get(int(r["assessment"]), []),
             )
         )
     if q.search:
@@ -880,6 +885,8 @@ def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> Mem
         out = [m for m in out if m.adopter is False]
     elif q.show == "near":
         out = [m for m in out if m.near]
+    elif q.show == "flagged":
+        out = [m for m in out if m.flags]
     out.sort(key=lambda m: _sort_key(m, q.sort), reverse=q.descending)
     if q.sort != "name":  # missing values last, whichever the order
         out.sort(key=lambda m: getattr(m, q.sort) is None)
@@ -897,6 +904,20 @@ def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> Mem
         MEMBER_PAGE_SIZE,
         vocab.stages,
     )
+
+
+def _flags_of(
+    session: Session, scoped: Scoped, f: Filters, latest: pd.DataFrame
+) -> dict[int, list[Pair]]:
+    """Assessment id → the names of the screening rules that flag it (the chosen year only)."""
+    from assess.analytics.screen import flagged_assessments, rule_names, screening_of
+
+    if scoped.year is None or not scoped.region:
+        return {}
+    ids = latest.loc[latest["year"] == scoped.year, "assessment"].tolist()
+    screen = screening_of(session, scoped.region, scoped.year, f.kind)
+    names = rule_names()
+    return {a: [names[r] for r in rules] for a, rules in flagged_assessments(screen, ids).items()}
 
 
 def _sort_key(m: MemberRow, sort: str) -> Any:

@@ -848,6 +848,8 @@ class ScreenRuleFile(Strict):
     max_change: float = Field(default=25.0, gt=0, le=100)
     max_change_across_versions: float = Field(default=35.0, gt=0, le=100)
     max_gap: int = Field(default=2, ge=1, le=10)
+    # key_system_back: compare two years scored on different questionnaire versions at all.
+    across_versions: bool = True
     figures: list[str] = Field(default_factory=list)
     name: I18n
     reason: I18n

@@ -518,3 +518,20 @@ def test_screening_a_population_end_to_end_puts_the_planted_cases_first() -> Non
     expected |= {ids[(30, 2015)]}
     assert expected <= set(ranked["assessment"])
     assert len(ranked) <= len(expected) + 5  # ordinary firms stay off the list, or nearly
+
+
+def test_a_key_system_lost_across_questionnaire_versions_fires_only_when_asked() -> None:
+    # one firm: production applied in 2019 (version 1), not in 2020 (version 2)
+    frame = pd.DataFrame(
+        {
+            "assessment": [1, 2],
+            "enterprise": [7, 7],
+            "year": [2019, 2020],
+            "version": [1, 2],
+            **{f"applied.{k}": [1.0, 0.0 if k == "production" else 1.0] for k in LINKS},
+        }
+    )
+    always = ScreenRule(id="back", kind="key_system_back")
+    same_only = ScreenRule(id="back", kind="key_system_back", across_versions=False)
+    assert rule_flags(frame, [always])["figure"].tolist() == ["applied.production"]
+    assert rule_flags(frame, [same_only]).empty

@@ -144,6 +144,80 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
         codes(403, cluster_manager=404, admin=200, anonymous=401),
         None,
     ),
+    ("GET", "/region", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    ("GET", "/region.json", {}, codes(403, cluster_manager=200, admin=200, anonymous=401), None),
+    ("GET", "/screening", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    (
+        "GET",
+        "/screening.json",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=401),
+        None,
+    ),
+    (
+        "GET",
+        "/screening?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    ("GET", "/cluster.xlsx", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    (
+        "GET",
+        "/cluster.xlsx?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/fine_chem/demonstration",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/fine_chem/demonstration.json",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=401),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/fine_chem/demonstration.xlsx",
+        {},
+        codes(403, cluster_manager=200, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "POST",
+        "/cluster/fine_chem/demonstration/decisions",
+        {"year": "2020", "enterprise": "1", "decision": "confirmed"},
+        codes(403, cluster_manager=422, admin=403, anonymous=401),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/auto/demonstration",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "GET",
+        "/cluster/auto/demonstration.xlsx",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    (
+        "POST",
+        "/cluster/auto/demonstration/decisions",
+        {"year": "2020", "enterprise": "2", "decision": "confirmed"},
+        codes(403, cluster_manager=404, admin=403, anonymous=401),
+        None,
+    ),
     # The member table is a fragment: a plain request for it is sent to the whole dashboard.
     (
         "GET",
@@ -301,6 +375,8 @@ def test_every_route_of_the_app_is_in_the_table(setup):
             .replace("{e}", "{enterprise_id}")
             .replace("{u}", "{user_id}")
             .replace(PCT, "{question}")
+            .replace("/fine_chem/", "/{code}/")
+            .replace("/auto/", "/{code}/")
             .partition("?")[0],
         )
         for m, p, *_ in ROUTES

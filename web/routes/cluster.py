@@ -1,4 +1,5 @@
-"""The cluster manager's pages: the dashboard of their clusters and its member table.
+"""The cluster manager's pages: the dashboard of their clusters, its member table, every cluster
+of the region side by side, and the screening of submissions that look wrong.
 
 Each route reads the request, calls one assess service and renders its view as a page (or, for
 an htmx request, the blocks it swaps) or as JSON: at the same URL with ``Accept:
@@ -12,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from assess.analytics import views
+from assess.analytics import region_view, screen, views
+from assess.analytics.privacy import MIN_GROUP
 from assess.store.models import Role, User
 from scoring import STAGES
 from web import htmx, i18n
@@ -52,6 +54,57 @@ def cluster_members(request: Request, db: SessionDep, user: Manager) -> Response
     if not htmx.is_htmx(request):  # a plain link (no script): the whole dashboard at that page
         return RedirectResponse(f"{request.url_for('cluster_home')}?{request.url.query}", 303)
     return htmx.render_fragment(request, "cluster.html", ["members"], {"m": page})
+
+
+@router.get("/region", name="region")
+@router.get("/region.json", name="region_json")
+@reads_only
+def region(request: Request, db: SessionDep, user: Manager) -> Response:
+    """Every cluster of the region side by side (a manager sees aggregates only)."""
+    f = views.read_filters(dict(request.query_params))
+    view = region_view.region_view(db, user, f)
+    if wants_json(request):
+        return _json(view)
+    ctx = {"v": view, "chart": region_chart(view), "min_group": MIN_GROUP}
+    return htmx.render(request, "region.html", ctx)
+
+
+def region_chart(v: region_view.RegionView) -> dict[str, Any]:
+    """The heatmaps' data: clusters × years (adoption rate) and clusters × links (median)."""
+    shown = [r for r in v.rows if r.figures is not None]
+    years = [y for y in v.years if v.year is None or y <= v.year]
+    return {
+        "clusters": [i18n.pick(*r.name) for r in shown],
+        "years": [str(y) for y in years],
+        "links": [i18n.pick(*o.name) for o in v.links],
+        "rates": [
+            [j, i, r.figures.rates.get(y)]
+            for i, r in enumerate(shown)
+            if r.figures is not None
+            for j, y in enumerate(years)
+        ],
+        "medians": [
+            [j, i, r.figures.links.get(o.code)]
+            for i, r in enumerate(shown)
+            if r.figures is not None
+            for j, o in enumerate(v.links)
+        ],
+        "labels": {"rate": i18n.gettext("IT adoption rate"), "median": i18n.gettext("Median")},
+    }
+
+
+@router.get("/screening", name="screening")
+@router.get("/screening.json", name="screening_json")
+@reads_only
+def screening(request: Request, db: SessionDep, user: Manager) -> Response:
+    """The ranked list of submissions that look wrong, in the viewer's scope, for one year."""
+    params = dict(request.query_params)
+    f = views.read_filters(params)
+    page = views.read_member_query({"page": params.get("page", "1")}).page
+    view = screen.screening_view(db, user, f.year, f.cluster, f.kind, page)
+    if wants_json(request):
+        return _json(view)
+    return htmx.render(request, "screening.html", {"v": view, "f": f})
 
 
 def chart_data(d: views.ClusterDashboard) -> dict[str, Any]:
