@@ -148,11 +148,12 @@ _PROFILES: dict[str, _Profile] = {
     # Fine chemicals and ecological food hold Jilin's drug makers (APIs, ginseng products).
     "fine_chem": _Profile(11, 0.425, 0.024, _TYPICAL, (("pharma", 0.25),)),
     "eco_food": _Profile(13, 0.375, 0.014, (0.16, 0.56, 0.20, 0.08), (("pharma", 0.12),)),
-    "metal_materials": _Profile(9, 0.395, 0.017, _HEAVY, (("general", 0.12),)),
+    # Metal materials stalls from a good start; carbon fibre and chemical fibres climb, but late.
+    "metal_materials": _Profile(9, 0.41, 0.010, _HEAVY, (("general", 0.12),)),
     "fibre_textiles": _Profile(
         10, 0.375, 0.022, (0.12, 0.56, 0.22, 0.10), (("petrochemicals", 0.06),)
     ),
-    "carbon_fibre": _Profile(6, 0.405, 0.019, _TYPICAL, (("general", 0.10),)),
+    "carbon_fibre": _Profile(6, 0.385, 0.019, _TYPICAL, (("general", 0.10),)),
     "power_electronics": _Profile(7, 0.415, 0.022, _TYPICAL),
     "software_cloud": _Profile(7, 0.425, 0.027, (0.28, 0.60, 0.10, 0.02)),
 }
@@ -248,6 +249,16 @@ class _Firm:
     first_year: int
     maturity: float  # in 2013
     growth: float  # per year
+    planted: str = ""  # an anomaly the screening should find (see _PLANTED); "" for none
+    draft_last: bool = False  # its last-year assessment is not submitted yet
+
+
+#: Anomalies planted in a few firms, by index modulo 97, so that the screening has something to
+#: find: a year whose level leaps and falls back, a management key system given up within one
+#: questionnaire version, and last-year answers copied from another firm of the same sector.
+_PLANTED = {13: "jump", 41: "key_back", 71: "copy"}
+#: Share of firms whose last-year assessment is still a draft (not submitted).
+_DRAFT_SHARE = 0.07
 
 
 def _clusters_in_order(n: int) -> list[str]:
@@ -338,6 +349,8 @@ def _plan(seed: int, n: int, lead_parks: dict[str, str]) -> list[_Firm]:
                 first_year=first_year,
                 maturity=prof.base + _SIZE_LEVEL[band] + float(rng.normal(0.0, 0.12)),
                 growth=prof.growth * float(rng.lognormal(0.0, 0.4)) + _SIZE_GROWTH[band],
+                planted="" if i == 0 else _PLANTED.get(i % 97, ""),
+                draft_last=i > 0 and i % 97 not in _PLANTED and rng.random() < _DRAFT_SHARE,
             )
         )
     return firms
@@ -441,7 +454,7 @@ def _trend(key: str, year: int) -> float:
     """
     t = year - FIRST_YEAR
     if key == "core.mgmt.erp":
-        return -0.09 - 0.008 * t
+        return -0.09 - 0.0065 * t
     if key == "core.rd.design_tools":
         return 0.005 - 0.008 * t
     if key == "core.col.platform":
@@ -763,6 +776,8 @@ def _yearly_answers(firm: _Firm, seed: int) -> Iterator[tuple[int, Spec, dict[st
     for year in range(FIRST_YEAR, LAST_YEAR + 1):
         wobble = 0.5 * wobble + float(rng.normal(0.0, 0.025))
         m = firm.maturity + firm.growth * (year - FIRST_YEAR) + wobble
+        if firm.planted == "jump" and year == LAST_YEAR - 1:
+            m += 0.45  # one year far above the firm's path, then back
         writes_plan = rng.random() < 0.35
         st.step()
         if year < firm.first_year:
@@ -819,7 +834,16 @@ def _yearly_answers(firm: _Firm, seed: int) -> Iterator[tuple[int, Spec, dict[st
                 answers[q.id] = _numeric(spec, q, s, rng)
         if spec.checks:
             _agree(spec, answers, rng)
+        if firm.planted == "key_back" and year == LAST_YEAR - 1:
+            _give_up_key_system(spec, answers, "management")
         yield year, spec, _shown_only(spec, answers)
+
+
+def _give_up_key_system(spec: Spec, answers: dict[str, Any], link: str) -> None:
+    """The link's key systems answered at their bottom rung (a planted step back)."""
+    for q in spec.questions:
+        if q.key_in_use is not None and q.group == link and q.options:
+            answers[q.id] = q.options[0]
 
 
 class _FirmFacts:
@@ -979,8 +1003,8 @@ class _Rows:
     another process): enterprise rows, and per assessment its answers and score columns."""
 
     enterprises: list[dict[str, Any]]  # with "cluster" and "park" codes for the ids
-    assessments: list[tuple[str, int, str, int, str, datetime, datetime]]
-    # (uscc, year, questionnaire, version, content hash, opened, submitted)
+    assessments: list[tuple[str, int, str, int, str, datetime, datetime | None]]
+    # (uscc, year, questionnaire, version, content hash, opened, submitted: None for a draft)
     answers: list[dict[str, Any]]  # question → value, one per assessment
     scores: list[dict[str, Any]]  # score_fields of the card, one per assessment
     comments: list[dict[str, str]]  # question → the reason given for an N/A or exemption
@@ -1013,7 +1037,9 @@ def _rows(firms: list[_Firm], seed: int) -> _Rows:
             if card.missing_required:  # the generator answers every shown required question
                 raise AssertionError(f"demo firm {f.index} {year}: {card.missing_required}")
             opened = _at(year, float(rng.uniform(60, 300)))  # after joining, which is by day 50
-            done = opened + timedelta(days=float(rng.uniform(2, 45)))
+            done: datetime | None = opened + timedelta(days=float(rng.uniform(2, 45)))
+            if f.draft_last and year == LAST_YEAR:
+                done = None  # still being filled in: not submitted
             out.assessments.append(
                 (f.uscc, year, spec.questionnaire, spec.version, spec.content_hash, opened, done)
             )
@@ -1056,11 +1082,11 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
                 "questionnaire": questionnaire,
                 "questionnaire_version": version,
                 "content_hash": content_hash,
-                "status": Status.submitted.value,
-                "version": 2,  # raised once, by the submission
+                "status": (Status.draft if done is None else Status.submitted).value,
+                "version": 1 if done is None else 2,  # raised once, by the submission
                 "pledged_by": None,
                 "created_at": opened,
-                "updated_at": done,
+                "updated_at": done or opened + timedelta(days=3),
                 "submitted_at": done,
             }
             for uscc, year, questionnaire, version, content_hash, opened, done in rows.assessments
@@ -1073,8 +1099,9 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
     ):
         a = aid[(ids[uscc], year)]
         changes.append(_change(a, None, Status.draft, opened))
-        changes.append(_change(a, Status.draft, Status.submitted, done))
-        filled = opened + (done - opened) * 0.6
+        if done is not None:
+            changes.append(_change(a, Status.draft, Status.submitted, done))
+        filled = opened + ((done or opened + timedelta(days=5)) - opened) * 0.6
         for qid, value in answers.items():
             answer_rows.append(
                 {
@@ -1087,7 +1114,8 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
                     "updated_at": filled,
                 }
             )
-        records.append({"assessment_id": a, "kind": "self", "computed_at": done, **fields})
+        if done is not None:  # a draft keeps no score: it is scored when submitted
+            records.append({"assessment_id": a, "kind": "self", "computed_at": done, **fields})
     conn.execute(sa.insert(_table(StatusChange)), changes)
     conn.execute(sa.insert(_table(Answer)), answer_rows)
     conn.execute(sa.insert(_table(ScoreRecord)), records)
@@ -1148,6 +1176,7 @@ class DemoAssessment:
     it_adopter: bool
     flags: int  # checks the answers fail (version 2)
     stage: str = ""
+    submitted: bool = True  # False: a draft, which no figure counts
 
 
 def demo_assessments(
@@ -1159,7 +1188,7 @@ def demo_assessments(
     chunks = [firms[i : i + _CHUNK] for i in range(0, len(firms), _CHUNK)]
     for rows in _made(chunks, seed, _processes(processes, len(chunks))):
         where = {e["uscc"]: (e["cluster"], e["sector"]) for e in rows.enterprises}
-        for (uscc, year, _, version, *_), answers, fields in zip(
+        for (uscc, year, _, version, _, _, done), answers, fields in zip(
             rows.assessments, rows.answers, rows.scores, strict=True
         ):
             cluster, sector = where[uscc]
@@ -1174,7 +1203,72 @@ def demo_assessments(
                 it_adopter=bool(fields["it_adopter"]),
                 flags=len(fields["card"].get("flags", [])),
                 stage=str(fields["stage"]),
+                submitted=done is not None,
             )
+
+
+def _plant_copies(session: Session, firms: list[_Firm], copiers: list[_Firm]) -> None:
+    """Each copier's last-year answers (and so its score) become those of the first other firm
+    of its sector that submitted that year: the screening's "identical answers" case."""
+    conn = session.connection()
+    answer, record = _table(Answer), _table(ScoreRecord)
+    for firm in copiers:
+        source = next(
+            (
+                f
+                for f in firms
+                if f.sector == firm.sector
+                and f.index != firm.index
+                and not f.planted
+                and not f.draft_last
+            ),
+            None,
+        )
+        if source is None:
+            continue
+        ids = []
+        for f in (firm, source):
+            ids.append(
+                session.exec(
+                    select(Assessment.id)
+                    .join(Enterprise, col(Enterprise.id) == col(Assessment.enterprise_id))
+                    .where(Enterprise.uscc == f.uscc, Assessment.year == LAST_YEAR)
+                ).first()
+            )
+        mine, theirs = ids
+        if mine is None or theirs is None:
+            continue
+        conn.execute(sa.delete(answer).where(answer.c.assessment_id == mine))
+        copied = conn.execute(
+            sa.select(
+                answer.c.question, answer.c.value, answer.c.comment, answer.c.updated_at
+            ).where(answer.c.assessment_id == theirs)
+        ).all()
+        conn.execute(
+            sa.insert(answer),
+            [
+                {
+                    "assessment_id": mine,
+                    "question": q,
+                    "value": v,
+                    "comment": c,
+                    "version": 1,
+                    "updated_by": None,
+                    "updated_at": t,
+                }
+                for q, v, c, t in copied
+            ],
+        )
+        score = (
+            conn.execute(sa.select(record).where(record.c.assessment_id == theirs))
+            .mappings()
+            .first()
+        )
+        if score is not None:
+            values = {
+                k: v for k, v in score.items() if k not in ("id", "assessment_id", "computed_at")
+            }
+            conn.execute(sa.update(record).where(record.c.assessment_id == mine).values(**values))
 
 
 def _change(a: int, old: str | None, new: str, at: datetime) -> dict[str, Any]:
@@ -1283,6 +1377,7 @@ def build_demo(
     for rows in _made(chunks, seed, workers):
         _insert(session, rows, cluster_ids, park_ids)
     session.flush()
+    _plant_copies(session, firms, [f for f in missing if f.planted == "copy"])
 
     demo_firm = session.exec(select(Enterprise).where(Enterprise.uscc == firms[0].uscc)).one()
     _ensure_accounts(session, demo_firm, [clusters[c] for c in _MANAGED_CLUSTERS])

@@ -13,18 +13,23 @@ Then it measures, each as the median of --repeat runs:
                      no cache);
 * floor_s          - the floor: the same columns read with one plain SQL query through the same
                      driver into numpy arrays, with nothing else done;
-* region_s         - from the frame: every cluster's distribution, adoption series, projection,
-                     near adopters and national indicators, and the region's (the work of the
-                     region view) - when assess.analytics.views has it;
-* dashboard_p95_ms - the cluster dashboard over HTTP, 10 concurrent clients signed in as a
-                     manager of every cluster - when the app serves it;
-* peak_rss_mb      - this process's peak resident memory.
+* region_s         - from the frames: every cluster's distribution, adoption series,
+                     projection, near adopters, link medians and national indicators, and the
+                     region's (the computation of the region view);
+* dashboard_p95_ms - the cluster dashboard (GET /cluster) over HTTP, --clients concurrent clients
+                     signed in as a manager of every cluster, closed loop for --seconds after a
+                     warm-up (the first, cold request is reported apart as dashboard_cold_ms);
+* analytics_peak_rss_mb - the peak resident memory of the process that builds the frames and
+                     computes the region (each measurement runs in a process of its own; the
+                     floor's is printed apart, and the writing of the population counts for
+                     neither).
 
 Targets (information, never asserted), on SQLite on a 2-core machine:
 5,000 firms: dashboard_p95_ms <= 200 and region_s <= 0.5;
 200,000 firms × 8 years: frame_s <= 3 × floor_s, region_s <= 5 and peak RSS <= 2 GB.
 
     python bench/analytics.py [--firms 5000] [--years 8] [--repeat 5] [--json] [--keep]
+                              [--clients 10] [--seconds 10]
                               [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
@@ -42,6 +47,7 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -246,16 +252,129 @@ def median_time(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
-def region_work(frame: Any) -> Callable[[], Any] | None:
-    """The region view's computation over a frame, if the analytics offer it."""
+def region_work(url: str) -> Callable[[], Any]:
+    """The region view's computation from the frames: every cluster's distribution, adoption
+    series and projection, near adopters, link medians and national indicators, and the
+    region's, for the last year (what assess.analytics.region_view caches per filter)."""
+    from assess.analytics.region_view import region_figures
+    from assess.analytics.views import _targets
+
+    engine = db.make_engine(url)
+    with Session(engine) as s:
+        frame = read_frame(s, Scope(region=REGION))
+        year = int(frame["year"].max())
+        year_frame = read_frame(
+            s, Scope(region=REGION, first_year=year, last_year=year, extras=("indicators",))
+        )
+        targets = _targets(s, REGION)
+    engine.dispose()
+    codes = sorted(str(c) for c in frame["cluster"].cat.categories)
+
+    def work() -> Any:
+        ind = [c for c in year_frame.columns if c.startswith("ind.")]
+        with_ind = frame.merge(year_frame[["assessment", *ind]], on="assessment", how="left")
+        return region_figures(with_ind, year, targets, codes)
+
+    return work
+
+
+def dashboard_http(url: str, folder: Path, clients: int, seconds: float) -> dict[str, Any]:
+    """GET /cluster (all of a manager's clusters: every cluster of the region) over HTTP, from
+    ``clients`` signed-in clients at once, closed loop, after a warm-up that fills the cache."""
+    import asyncio
+
+    from assess.accounts.users import create_user
+
+    h = _bench_http()
+    engine = db.make_engine(url)
+    with db.session(engine) as s:
+        ids = [c.id for c in s.exec(select(Cluster).where(Cluster.region_id == REGION))]
+        create_user(
+            s,
+            username="bench-manager",
+            password=h.PASSWORD,
+            role="cluster_manager",
+            cluster_ids=tuple(i for i in ids if i is not None),
+        )
+    engine.dispose()
+    server = h.start_server(url, folder)
+
+    async def run() -> dict[str, Any]:
+        await h.wait_healthy(server, timeout=120)
+        users = [h.Client(h.HOST, server.port) for _ in range(clients)]
+        for c in users:
+            await h.sign_in(c, "bench-manager")
+        first = users[0]
+        t0 = time.perf_counter()
+        r = await first.request("GET", "/cluster")
+        cold = time.perf_counter() - t0
+        if r.status != 200:
+            raise RuntimeError(f"GET /cluster: {r.status}\n{r.text[:500]}")
+
+        def work(c: Any) -> Callable[[], Any]:
+            async def one() -> int:
+                return (await c.request("GET", "/cluster")).status
+
+            return one
+
+        phase = await h.closed_loop([work(c) for c in users], seconds, 1.0)
+        for c in users:
+            await c.close()
+        out = phase.summary()
+        out["cold_ms"] = cold * 1e3
+        return out
+
     try:
-        from assess.analytics import views
-    except ImportError:
-        return None
-    fn = getattr(views, "region_figures", None)
-    if fn is None:
-        return None
-    return lambda: fn(frame)
+        return asyncio.run(run())
+    finally:
+        server.stop()
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase(name: str, url: str, repeat: int) -> dict[str, Any]:
+    """One measurement, run in a fresh process so that its peak memory is its own."""
+    out: dict[str, Any] = {}
+    if name == "analytics":
+        engine = db.make_engine(url)
+
+        def frame() -> Any:
+            with Session(engine) as s:
+                return read_frame(s)
+
+        out["frame_s"], f = median_time(frame, repeat)
+        out["frame_rows"] = len(f)
+        out["frame_mb"] = round(float(f.memory_usage(deep=True).sum()) / 2**20, 1)
+        del f
+        engine.dispose()
+        out["region_s"], _ = median_time(region_work(url), repeat)
+    else:
+        out["floor_s"], _ = median_time(lambda: floor_read(url), repeat)
+    out[f"{name}_peak_rss_mb"] = round(_peak_mb(), 1)
+    return out
+
+
+def _in_child(name: str, url: str, repeat: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--phase",
+            name,
+            "--url",
+            url,
+            "--repeat",
+            str(repeat),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"phase {name} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def main() -> int:
@@ -264,9 +383,16 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--clients", type=int, default=10, help="0: no HTTP measurement")
+    ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite folder and print it")
+    ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.phase:
+        print(json.dumps(phase(args.phase, args.url, args.repeat)))
+        return 0
 
     folder = Path(tempfile.mkdtemp(prefix="assess-analytics-"))
     server_url = args.database_url
@@ -280,20 +406,17 @@ def main() -> int:
         t0 = time.perf_counter()
         out["rows"] = write_population(url, args.firms, args.years)
         out["populate_s"] = round(time.perf_counter() - t0, 1)
-        engine = db.make_engine(url)
-
-        def frame() -> Any:
-            with Session(engine) as s:
-                return read_frame(s)
-
-        out["frame_s"], f = median_time(frame, args.repeat)
-        out["floor_s"], _ = median_time(lambda: floor_read(url), args.repeat)
+        # Each measurement in a process of its own: its peak memory is its own.
+        out.update(_in_child("analytics", url, args.repeat))
+        out.update(_in_child("floor", url, args.repeat))
         out["frame_vs_floor"] = out["frame_s"] / out["floor_s"]
-        out["frame_rows"] = len(f)
-        work = region_work(f)
-        if work is not None:
-            out["region_s"], _ = median_time(work, args.repeat)
-        engine.dispose()
+        if args.clients:
+            fig = dashboard_http(url, folder, args.clients, args.seconds)
+            out["dashboard_p95_ms"] = fig["p95_ms"]
+            out["dashboard_median_ms"] = fig["median_ms"]
+            out["dashboard_cold_ms"] = fig["cold_ms"]
+            out["dashboard_rps"] = fig["rps"]
+            out["dashboard_errors"] = fig["errors"]
     finally:
         if server_url:
             _bench_http().drop_database(server_url, url)
@@ -301,12 +424,11 @@ def main() -> int:
             print(f"kept: {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.json:
         print(json.dumps(out))
     else:
         for k, v in out.items():
-            print(f"{k:>18}: {v:.3f}" if isinstance(v, float) else f"{k:>18}: {v}")
+            print(f"{k:>22}: {v:.3f}" if isinstance(v, float) else f"{k:>22}: {v}")
     return 0
 
 

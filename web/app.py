@@ -34,6 +34,7 @@ from web.routes import (
     assessments,
     auth,
     cluster,
+    cluster_report,
     demonstration,
     exports,
     home,
@@ -193,7 +194,9 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.add_exception_handler(Exception, errors.server_error)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    routers = (auth, home, account, assessments, report, admin, cluster, demonstration, exports)
+    # cluster_report before demonstration: /cluster/report before /cluster/{code}/...
+    routers = [auth, home, account, assessments, report, admin, cluster, cluster_report]
+    routers += [demonstration, exports]
     for module in routers:
         app.include_router(module.router)
 

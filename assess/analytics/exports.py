@@ -7,6 +7,10 @@ show, for managers who work on in a spreadsheet.
   the full member table.
 - ``all_member_rows``: every row of the member table (it is paged), for the member sheet.
 - ``xlsx_filename``: the file name a download is offered under.
+- ``region_workbook`` / ``region_filename``: every cluster of the region side by side (the region
+  view), with its heatmaps and national indicators as tables.
+- ``screening_workbook`` / ``all_screen_rows`` / ``screening_filename``: the whole ranked list of
+  submissions that look wrong (every page of it), with their reasons.
 
 The workbook is built from the views in ``assess.analytics.views`` and never computes a figure of
 its own: numbers are written as the views rounded them, as numbers (never as text). A figure the
@@ -17,17 +21,20 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
-from assess.analytics import views
+from assess.analytics import region_view, screen, views
+from assess.analytics.frame import Kind
 from assess.analytics.privacy import MIN_GROUP, Hidden
 from assess.analytics.vocabulary import Pair, analytics_rules, methodology
 from assess.store.models import User
@@ -41,6 +48,8 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 ONE_DECIMAL = "0.0"
 #: Number format of counts and years.
 WHOLE = "0"
+#: Number format of the screening's priority and outlier score: two decimals.
+TWO_DECIMALS = "0.00"
 
 #: Every word the workbook prints, by key, as (Chinese, English): sheet names, headers, notes.
 TEXT: dict[str, Pair] = {
@@ -187,6 +196,58 @@ TEXT: dict[str, Pair] = {
     "no": ("否", "no"),
     # file name
     "file": ("集群看板", "cluster_dashboard"),
+    # --- the region view ---
+    "sheet.region": ("各集群", "Clusters"),
+    "sheet.heat_years": ("应用率热力图", "Adoption heatmap"),
+    "sheet.heat_links": ("环节中位数", "Link medians"),
+    "region.title": ("地区各集群两化融合数据导出", "All clusters of the region: data export"),
+    "cover.region": ("地区", "Region"),
+    "cover.versions_mixed": ("是否混用问卷版本", "Mixes questionnaire versions"),
+    "cover.scope": ("查看范围", "What you see"),
+    "mixed_yes": (
+        "是：不同版本问卷的水平不能严格比较",
+        "yes: levels of different versions are not strictly comparable",
+    ),
+    "scope_manager": (
+        "集群管理人员只能看到其他集群的汇总数据（不含企业名称）；已评估企业少于{n}家的集群，"
+        "其数据仅对本集群管理人员显示。",
+        "A cluster manager sees other clusters as aggregates only (no firm is named); a cluster"
+        " with fewer than {n} assessed firms shows its figures to its own manager only.",
+    ),
+    "scope_admin": ("管理员：全部集群的全部数据", "Administrator: every figure of every cluster"),
+    "total": ("全部集群", "All clusters"),
+    "col.change_points": ("应用率较上年变化（百分点）", "Change since the year before (points)"),
+    "col.toward": ("目标进度", "Toward the goal"),
+    "col.projected_year": ("预计达到目标年度", "Year the goal is projected to be met"),
+    "col.near_count": ("临界企业数", "Near adopters"),
+    "col.own": ("本人管理的集群", "One of your clusters"),
+    "goal.reached": ("已达目标", "goal met"),
+    "goal.on_pace": ("进度正常", "on track"),
+    "goal.not_at_current_pace": ("按当前速度滞后", "behind at the current pace"),
+    "goal.falling": ("未见上升", "not rising"),
+    "goal.too_few_years": ("年份不足，无法预测", "too few years to project"),
+    "goal.no_target": ("未设定目标", "no goal set"),
+    "heat_years.title": ("应用率（%），按集群和年度", "IT adoption rate (%) by cluster and year"),
+    "heat_links.title": ("环节中位数，按集群和环节", "Median link level by cluster and link"),
+    "file.region": ("各集群对比", "all_clusters"),
+    # --- the screening list ---
+    "sheet.screening": ("待核查", "To check"),
+    "screening.title": ("待核查评估导出", "Submissions to check: export"),
+    "cover.cluster_filter": ("集群", "Cluster"),
+    "cover.checks": ("现行核查规则", "Checks in force"),
+    "cover.total": ("待核查评估数", "Submissions flagged"),
+    "cover.ranking": ("排序方式", "Order"),
+    "ranking_text": (
+        "按优先级从高到低：触发的核查规则，以及同年同行业企业中得分的异常程度。",
+        "By priority, highest first: the rule checks that fire and how unusual the scores are"
+        " among the same sector's firms that year.",
+    ),
+    "all_my_clusters": ("全部（您有权查看的集群）", "all (the clusters you may see)"),
+    "col.rank": ("序号", "Rank"),
+    "col.priority": ("优先级", "Priority"),
+    "col.outlier": ("离群分数", "Outlier score"),
+    "col.reasons": ("原因", "Why"),
+    "file.screening": ("待核查评估", "submissions_to_check"),
 }
 
 #: The rows of the key-figures sheet: the field of the view, its label and its unit (None: a
@@ -315,37 +376,46 @@ def _notes(*parts: str) -> str:
 # --- The sheets ---------------------------------------------------------------------------------
 
 
-def _cover(ws: Worksheet, d: views.ClusterDashboard, w: _Words, now: datetime) -> None:
+def _write_cover(ws: Worksheet, w: _Words, title: str, lines: Sequence[tuple[str, str]]) -> None:
+    """A cover sheet: its title, then one (item, words) row per line (items are TEXT keys)."""
     ws.title = w("sheet.cover")
-    ws.append([w("title")])
+    ws.append([title])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     ws.append([w("cover.item"), w("cover.content")])
     for cell in ws[3]:
         cell.font = Font(bold=True)
+    for key, text in lines:
+        ws.append([w(key), text])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 90
+
+
+def _export_time(w: _Words, now: datetime) -> str:
+    return w("china_time", time=now.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M"))
+
+
+def _year_text(w: _Words, shown: int | None, chosen: int | None) -> str:
+    """The year of an export in words: the chosen one, or the latest one with data."""
+    if shown is None:
+        return w("no_year")
+    if chosen is None:
+        return w("latest_year", year=shown)
+    return str(shown)
+
+
+def _cover(ws: Worksheet, d: views.ClusterDashboard, w: _Words, now: datetime) -> None:
     f, c = d.filters, d.choices
-    if d.year is None:
-        year = w("no_year")
-    elif f.year is None:
-        year = w("latest_year", year=d.year)
-    else:
-        year = str(d.year)
+    year = _year_text(w, d.year, f.year)
     v = d.versions
     rules = analytics_rules()
     state = "draft" if d.rules_draft else "published"
     refs = [(w("level_reference"), r) for r in d.level_references] + [
         (w.pick(ind.name), r) for ind in d.indicators for r in ind.references
     ]
-    target = w("none")
-    if d.targets:
-        goal, base = d.targets["adoption_goal"], d.targets["adoption_baseline"]
-        target = w(
-            "target_text",
-            year=goal["year"],
-            rate=_percent_text(goal["rate"]),
-            base_year=base["year"],
-            base_rate=_percent_text(base["rate"]),
-        )
+    target = _target_text(w, d.targets)
     lines: list[tuple[str, str]] = [
         ("cover.clusters", w("version_join").join(w.pick(o.name) for o in d.clusters) or w("none")),
         ("cover.year", year),
@@ -365,18 +435,24 @@ def _cover(ws: Worksheet, d: views.ClusterDashboard, w: _Words, now: datetime) -
         ("cover.target", target),
         ("cover.references", "\n".join(_reference_text(what, r, w) for what, r in refs)),
         ("cover.units", w("units_note")),
-        (
-            "cover.exported",
-            w("china_time", time=now.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")),
-        ),
+        ("cover.exported", _export_time(w, now)),
         ("cover.privacy", w("privacy_note", n=MIN_GROUP)),
     ]
-    for key, text in lines:
-        ws.append([w(key), text])
-        ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.column_dimensions["A"].width = 26
-    ws.column_dimensions["B"].width = 90
+    _write_cover(ws, w, w("title"), lines)
+
+
+def _target_text(w: _Words, targets: Mapping[str, Any] | None) -> str:
+    """The region's adoption goal (and its baseline) in words."""
+    if not targets:
+        return w("none")
+    goal, base = targets["adoption_goal"], targets["adoption_baseline"]
+    return w(
+        "target_text",
+        year=goal["year"],
+        rate=_percent_text(goal["rate"]),
+        base_year=base["year"],
+        base_rate=_percent_text(base["rate"]),
+    )
 
 
 def _percent_text(rate: Any) -> str:
@@ -691,3 +767,315 @@ def xlsx_filename(d: views.ClusterDashboard, lang: str = "zh") -> str:
     if d.year is not None:
         parts.append(str(d.year))
     return "_".join(p for p in parts if p) + ".xlsx"
+
+
+# --- The region view ----------------------------------------------------------------------------
+
+
+def _goal_words(w: _Words, reason: str) -> str:
+    """Where a group stands toward the region's goal (a projection reason, or "no_target")."""
+    key = f"goal.{reason}"
+    return w(key) if key in TEXT else reason
+
+
+def _region_lines(
+    rows: Sequence[region_view.RegionRow], total: region_view.GroupFigures | None, w: _Words
+) -> list[tuple[str, region_view.GroupFigures | None, str, bool]]:
+    """The rows of a region table: (name, figures or None when hidden, note, own) per cluster,
+    then the region's total. The view keeps no reason for a hidden total: it is "no firm data"
+    when no cluster has a firm in the year, else too few firms for this viewer."""
+    out = []
+    for r in rows:
+        note = w.pick((r.hidden.zh, r.hidden.en)) if r.hidden is not None else ""
+        out.append((w.pick(r.name), r.figures, note, r.own))
+    empty = all(r.hidden is not None and r.hidden.n == 0 for r in rows)
+    note = "" if total is not None else w("note.no_data") if empty else w.hidden()
+    out.append((w("total"), total, note, False))
+    return out
+
+
+def _region_clusters(ws: Worksheet, v: region_view.RegionView, w: _Words) -> None:
+    order = _stage_order()
+    own = any(r.own for r in v.rows)
+    columns: list[tuple[str, str | None]] = [
+        (w("col.cluster"), None),
+        (w("col.n"), WHOLE),
+        (w("col.median"), ONE_DECIMAL),
+        (w("col.q1"), ONE_DECIMAL),
+        (w("col.q3"), ONE_DECIMAL),
+        *((w.pick(v.stages.get(s, (s, s))), WHOLE) for s in order),
+        (w("col.adopters"), WHOLE),
+        (w("col.rate"), ONE_DECIMAL),
+        (w("col.change_points"), ONE_DECIMAL),
+        (w("col.toward"), None),
+        (w("col.projected_year"), WHOLE),
+        (w("col.near_count"), WHOLE),
+        *([(w("col.own"), None)] if own else []),
+        (w("note"), None),
+    ]
+    sheet = _Sheet(ws, columns)
+    if v.year is None:
+        sheet.finish()
+        return
+    for name, g, note, mine in _region_lines(v.rows, v.total, w):
+        mark = [w("yes") if mine else ""] if own else []
+        if g is None:
+            sheet.row([name, *([None] * (len(columns) - 2 - len(mark))), *mark, note])
+            continue
+        sheet.row(
+            [
+                name,
+                g.n,
+                g.median,
+                g.q1,
+                g.q3,
+                *(g.stages.get(s, 0) for s in order),
+                g.adopters,
+                g.rate,
+                g.change,
+                _goal_words(w, g.reason),
+                g.projected_year,
+                g.near,
+                *mark,
+                note,
+            ]
+        )
+    sheet.finish()
+
+
+def _grid(
+    ws: Worksheet,
+    v: region_view.RegionView,
+    w: _Words,
+    columns: Sequence[tuple[str, Any]],
+    value: Callable[[region_view.GroupFigures, Any], float | None],
+    heat: bool = False,
+) -> None:
+    """A table of clusters (and the total) by ``columns`` (header, key): ``value(figures, key)``
+    is a cell; a hidden cluster's row is empty with its note. ``heat``: colour the figures
+    from low (light) to high (dark) as the page's heatmap does."""
+    sheet = _Sheet(
+        ws,
+        [(w("col.cluster"), None), *((h, ONE_DECIMAL) for h, _ in columns), (w("note"), None)],
+    )
+    if v.year is not None:
+        for name, g, note, _ in _region_lines(v.rows, v.total, w):
+            cells = [None if g is None else value(g, key) for _, key in columns]
+            sheet.row([name, *cells, note])
+    if heat and columns and ws.max_row > 1:
+        span = f"B2:{get_column_letter(len(columns) + 1)}{ws.max_row}"
+        ws.conditional_formatting.add(
+            span,
+            ColorScaleRule(
+                start_type="min", start_color="F7FBFF", end_type="max", end_color="2171B5"
+            ),
+        )
+    sheet.finish()
+
+
+def _heat_years(ws: Worksheet, v: region_view.RegionView, w: _Words) -> None:
+    years = [y for y in v.years if v.year is None or y <= v.year]
+    _grid(
+        ws,
+        v,
+        w,
+        [(str(y), y) for y in years],
+        lambda g, y: g.rates.get(y),
+        heat=True,
+    )
+
+
+def _heat_links(ws: Worksheet, v: region_view.RegionView, w: _Words) -> None:
+    _grid(
+        ws,
+        v,
+        w,
+        [(w.pick(o.name), o.code) for o in v.links],
+        lambda g, code: g.links.get(code),
+        heat=True,
+    )
+
+
+def _region_indicators(ws: Worksheet, v: region_view.RegionView, w: _Words) -> None:
+    def header(o: views.Option) -> str:
+        unit = v.indicator_units.get(o.code, "")
+        name = w.pick(o.name)
+        if not unit:
+            return name
+        return f"{name} ({unit})" if w.en else f"{name}（{unit}）"
+
+    _grid(
+        ws,
+        v,
+        w,
+        [(header(o), o.code) for o in v.indicators],
+        lambda g, code: g.indicators.get(code),
+    )
+
+
+def _region_cover(ws: Worksheet, v: region_view.RegionView, w: _Words, now: datetime) -> None:
+    f, c = v.filters, v.choices
+    rules = analytics_rules()
+    state = "draft" if v.rules_draft else "published"
+    vs = v.versions
+    lines: list[tuple[str, str]] = [
+        ("cover.region", w.pick(v.region) or w("none")),
+        ("cover.year", _year_text(w, v.year, f.year)),
+        ("cover.park", w.option(c.parks, f.park, "all_parks")),
+        ("cover.sector", w.option(c.sectors, f.sector, "all_sectors")),
+        ("cover.size", w.option(c.sizes, f.size, "all_sizes")),
+        ("cover.kind", w.option(c.kinds, f.kind, "none")),
+        ("cover.versions", w.versions(vs.versions) if vs.versions else w("none")),
+        ("cover.versions_mixed", w("mixed_yes") if vs.mixed else w("no")),
+        (
+            "cover.versions_by_year",
+            "\n".join(f"{y}: {w.versions(x)}" for y, x in vs.by_year.items()) or w("none"),
+        ),
+        ("cover.changed", w("version_join").join(str(y) for y in vs.changed) or w("none")),
+        ("cover.methodology", w("version", v=methodology().version)),
+        ("cover.rules", w("rules_text", v=rules.version, state=w(state))),
+        ("cover.target", _target_text(w, v.targets)),
+        ("cover.units", w("units_note")),
+        ("cover.exported", _export_time(w, now)),
+        ("cover.privacy", w("privacy_note", n=MIN_GROUP)),
+        ("cover.scope", w("scope_manager", n=MIN_GROUP)),
+    ]
+    _write_cover(ws, w, w("region.title"), lines)
+
+
+def region_workbook(
+    v: region_view.RegionView, lang: str = "zh", now: datetime | None = None
+) -> bytes:
+    """The region view ``v`` (every cluster side by side) as an .xlsx file: a cover, the clusters'
+    figures with the region's total, the adoption rate by cluster and year, the link medians and
+    the national indicators by cluster. In Chinese (``lang`` "zh") or English ("en"); ``now``:
+    the export time (default: the current time)."""
+    w = _Words(lang)
+    wb = Workbook()
+    cover = wb.active
+    assert cover is not None
+    _region_cover(cover, v, w, now or datetime.now(CHINA_TIME))
+    for key, write in (
+        ("sheet.region", _region_clusters),
+        ("sheet.heat_years", _heat_years),
+        ("sheet.heat_links", _heat_links),
+        ("sheet.indicators", _region_indicators),
+    ):
+        write(wb.create_sheet(w(key)), v, w)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _file_name(w: _Words, key: str, middle: str | None, year: int | None) -> str:
+    parts = [w(key)]
+    if middle:
+        parts.append(_BAD_IN_NAME.sub("_", middle).strip("_"))
+    if year is not None:
+        parts.append(str(year))
+    return "_".join(p for p in parts if p) + ".xlsx"
+
+
+def region_filename(v: region_view.RegionView, lang: str = "zh") -> str:
+    """The name the region's download is offered under: 各集群对比[_<region>]_<year>.xlsx."""
+    w = _Words(lang)
+    return _file_name(w, "file.region", w.pick(v.region), v.year)
+
+
+# --- The screening list -------------------------------------------------------------------------
+
+
+def all_screen_rows(
+    session: Session,
+    user: User,
+    year: int | None,
+    cluster: str | None,
+    kind: Kind = "preferred",
+) -> screen.ScreeningView:
+    """The screening list of ``screen.screening_view`` with every row on one page (the view is
+    read page by page, for the year the first page settled on)."""
+    first = screen.screening_view(session, user, year, cluster, kind, 1)
+    rows = list(first.rows)
+    for number in range(2, first.pages + 1):
+        page = screen.screening_view(session, user, first.year, cluster, kind, number)
+        rows += page.rows
+    return replace(first, rows=rows, page=1, pages=1)
+
+
+def _screening_cover(ws: Worksheet, v: screen.ScreeningView, w: _Words, now: datetime) -> None:
+    names = dict(v.clusters)
+    if v.cluster is None:
+        chosen = w("all_my_clusters")
+    else:
+        chosen = w.pick(names.get(v.cluster, (v.cluster, v.cluster)))
+    state = "draft" if v.rules_draft else "published"
+    join = w("version_join")
+    lines: list[tuple[str, str]] = [
+        ("cover.year", _year_text(w, v.year, v.year)),
+        ("cover.cluster_filter", chosen),
+        ("cover.scope", join.join(w.pick(name) for _, name in v.clusters) or w("none")),
+        ("cover.rules", w("rules_text", v=v.rules_version, state=w(state))),
+        ("cover.checks", join.join(w.pick(name) for _, name in v.rules) or w("none")),
+        ("cover.ranking", w("ranking_text")),
+        ("cover.total", str(v.total)),
+        ("cover.exported", _export_time(w, now)),
+    ]
+    _write_cover(ws, w, w("screening.title"), lines)
+
+
+def _screening_rows(ws: Worksheet, v: screen.ScreeningView, w: _Words) -> None:
+    sheet = _Sheet(
+        ws,
+        [
+            (w("col.rank"), WHOLE),
+            (w("col.enterprise"), None),
+            (w("col.cluster"), None),
+            (w("col.sector"), None),
+            (w("col.year"), WHOLE),
+            (w("col.priority"), TWO_DECIMALS),
+            (w("col.outlier"), TWO_DECIMALS),
+            (w("col.reasons"), None),
+        ],
+    )
+    colon = ": " if w.en else "："
+    for r in v.rows:
+        reasons = "\n".join(f"{w.pick(x.name)}{colon}{w.pick(x.text)}" for x in r.reasons)
+        sheet.row(
+            [
+                r.rank,
+                r.name,
+                w.pick(r.cluster),
+                w.pick(r.sector),
+                r.year,
+                r.priority,
+                r.outlier,
+                reasons,
+            ]
+        )
+        ws.cell(row=ws.max_row, column=8).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.finish()
+
+
+def screening_workbook(
+    v: screen.ScreeningView, lang: str = "zh", now: datetime | None = None
+) -> bytes:
+    """The screening list ``v`` as an .xlsx file: a cover (year, cluster, rules and the checks
+    in force), then one row per submission of ``v.rows`` in rank order. Give it the whole list
+    (``all_screen_rows``), not one page. ``lang`` and ``now`` as for ``region_workbook``."""
+    w = _Words(lang)
+    wb = Workbook()
+    cover = wb.active
+    assert cover is not None
+    _screening_cover(cover, v, w, now or datetime.now(CHINA_TIME))
+    _screening_rows(wb.create_sheet(w("sheet.screening")), v, w)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def screening_filename(v: screen.ScreeningView, lang: str = "zh") -> str:
+    """The name the screening's download is offered under: 待核查评估[_<cluster>]_<year>.xlsx."""
+    w = _Words(lang)
+    names = dict(v.clusters)
+    cluster = w.pick(names[v.cluster]) if v.cluster in names else None
+    return _file_name(w, "file.screening", cluster, v.year)

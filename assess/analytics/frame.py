@@ -133,8 +133,12 @@ def plain_sql(conn: sa.Connection, scope: Scope) -> str:
 
 def read_frame(session: Session, scope: Scope = Scope()) -> pd.DataFrame:
     """Read the frame for ``scope`` from the database (no cache): one query, fetched in chunks."""
-    names = [n for n, _, _ in _NUMERIC] + [n for n, _ in _TEXT] + list(scope.extras)
+    text = [n for n, _ in _TEXT]
+    extras = list(scope.extras)
     chunks: list[list[np.ndarray]] = []
+    # Text columns are turned into integer codes chunk by chunk (one code per distinct value):
+    # a million rows never hold a million Python strings at once.
+    seen: dict[str, dict[str, int]] = {n: {} for n in text}
     conn = session.connection()
     # The driver's own cursor: rows arrive as plain tuples, with none of the result-row machinery
     # above it (the values are all numbers and short strings, converted here).
@@ -146,34 +150,54 @@ def read_frame(session: Session, scope: Scope = Scope()) -> pd.DataFrame:
             if not rows:
                 break
             columns = list(zip(*rows, strict=True))
+            del rows
             chunk: list[np.ndarray] = [
                 np.array(columns[i], dtype=dtype) for i, (_, _, dtype) in enumerate(_NUMERIC)
             ]
-            chunk += [np.array(c, dtype=object) for c in columns[len(_NUMERIC) :]]
+            for j, name in enumerate(text):
+                codes, uniques = pd.factorize(np.array(columns[len(_NUMERIC) + j], dtype=object))
+                book = seen[name]
+                lookup = np.array([book.setdefault(str(u), len(book)) for u in uniques])
+                chunk.append(lookup[codes].astype(np.int32) if len(uniques) else codes)
+            chunk += [np.array(c, dtype=object) for c in columns[len(_NUMERIC) + len(text) :]]
             chunks.append(chunk)
+            del columns
     finally:
         result.close()
+    names = [n for n, _, _ in _NUMERIC] + text + extras
     if chunks:
         data = {n: np.concatenate([c[i] for c in chunks]) for i, n in enumerate(names)}
     else:
         data = {n: np.array([], dtype=d) for n, _, d in _NUMERIC}
-        data.update({n: np.array([], dtype=object) for n in names[len(_NUMERIC) :]})
+        data.update({n: np.array([], dtype=np.int32) for n in text})
+        data.update({n: np.array([], dtype=object) for n in extras})
+    del chunks
+    # Rows in (enterprise, year) order; for "preferred", one row per assessment: its most
+    # preferred kind (kinds are coded in preference order below). One reordering, one copy.
+    kind_rank = _recode(data["kind"], seen["kind"], list(KIND_PREFERENCE))
+    order = np.lexsort((kind_rank, data["assessment"], data["year"], data["enterprise"]))
+    if scope.kind == "preferred" and order.size:
+        sorted_assessment = data["assessment"][order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = sorted_assessment[1:] != sorted_assessment[:-1]
+        order = order[first]
     raw_indicators = data.pop("indicators", None)
-    frame = pd.DataFrame(data, copy=False)
+    frame = pd.DataFrame({n: v[order] for n, v in data.items()}, copy=False)
+    del data
     if raw_indicators is not None:
-        for name, values in _indicator_columns(raw_indicators).items():
+        for name, values in _indicator_columns(raw_indicators[order]).items():
             frame[name] = values
-    _categorise(session, frame)
-    if scope.kind == "preferred" and len(frame):
-        # One row per assessment: the most preferred kind it has.
-        rank = frame["kind"].cat.codes.to_numpy()
-        order = np.lexsort((rank, frame["assessment"].to_numpy()))
-        frame = frame.iloc[order]
-        frame = frame[~frame["assessment"].duplicated(keep="first")]
-        frame = frame.sort_values(["enterprise", "year"], kind="stable").reset_index(drop=True)
-    else:
-        frame = frame.sort_values(["enterprise", "year"], kind="stable").reset_index(drop=True)
+    _categorise(session, frame, seen)
     return frame
+
+
+def _recode(codes: np.ndarray, seen: dict[str, int], categories: list[str]) -> np.ndarray:
+    """Codes given in order of first appearance, as positions in ``categories`` (-1: other)."""
+    position = np.full(max(len(seen), 1), -1, dtype=np.int32)
+    for value, code in seen.items():
+        if value in categories:
+            position[code] = categories.index(value)
+    return position[codes] if codes.size else codes.astype(np.int32)
 
 
 def _indicator_columns(raw: np.ndarray) -> dict[str, np.ndarray]:
@@ -187,9 +211,9 @@ def _indicator_columns(raw: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _categorise(session: Session, frame: pd.DataFrame) -> None:
-    """Text columns become categoricals with fixed category lists where the product has them
-    (stages in ladder order, kinds in preference order), ids become codes."""
+def _categorise(session: Session, frame: pd.DataFrame, seen: dict[str, dict[str, int]]) -> None:
+    """Coded text columns become categoricals, with fixed category lists where the product has
+    them (stages in ladder order, kinds in preference order); cluster and park ids their codes."""
     conn = session.connection()
     clusters: dict[int, str] = {
         i: c for i, c in conn.execute(sa.text("SELECT id, code FROM cluster"))
@@ -203,12 +227,10 @@ def _categorise(session: Session, frame: pd.DataFrame) -> None:
         "size": [b.value for b in StaffBand],
         "status": sorted(COUNTED),
     }
-    for name in ("sector", "size", "status", "kind", "stage"):
-        cats = fixed.get(name)
-        values = frame[name].to_numpy()
-        if cats is None:
-            cats = sorted({str(v) for v in pd.unique(values)})
-        frame[name] = pd.Categorical(values, categories=cats)
+    for name, _ in _TEXT:
+        cats = fixed.get(name) or sorted(seen[name])
+        codes = _recode(frame[name].to_numpy(), seen[name], cats)
+        frame[name] = pd.Categorical.from_codes(codes, categories=cats)
 
 
 def _codes(ids: pd.Series, names: dict[int, str]) -> pd.Categorical:
@@ -226,6 +248,8 @@ _cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 T = TypeVar("T")
 _lock = threading.Lock()
 _CACHE_SIZE = 12
+_small: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_SMALL_SIZE = 512
 
 
 def stamp(session: Session) -> tuple[Any, ...]:
@@ -247,19 +271,25 @@ def stamp(session: Session) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def cached(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def cached(
+    session: Session, key: tuple[Any, ...], compute: Callable[[], T], *, small: bool = False
+) -> T:
     """``compute()``, kept in this process's cache under ``key`` for as long as the data it is
-    read from is unchanged (``stamp``). Treat the result as read-only: it may be shared."""
+    read from is unchanged (``stamp``). Treat the result as read-only: it may be shared.
+
+    ``small``: the result is a view of a page (kilobytes), kept among many more than the frames
+    and tables (megabytes) the other entries hold."""
+    store, size = (_small, _SMALL_SIZE) if small else (_cache, _CACHE_SIZE)
     full = (str(session.connection().engine.url), key, stamp(session))
     with _lock:
-        if full in _cache:
-            _cache.move_to_end(full)
-            return cast(T, _cache[full])
+        if full in store:
+            store.move_to_end(full)
+            return cast(T, store[full])
     value = compute()
     with _lock:
-        _cache[full] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        store[full] = value
+        while len(store) > size:
+            store.popitem(last=False)
     return value
 
 
@@ -275,3 +305,4 @@ def clear_cache() -> None:
     """Forget every cached frame (tests, and tools that rewrite the database)."""
     with _lock:
         _cache.clear()
+        _small.clear()

@@ -21,6 +21,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from assess.accounts.access import clusters_of
+from assess.analytics.frame import cached
 from assess.store.models import Enterprise, Role, User
 
 #: The fewest firms an aggregate may be drawn from for someone who may not see each of them.
@@ -39,15 +40,27 @@ class Viewer:
     def may_see(self, enterprise_id: int) -> bool:
         return self.sees_all or enterprise_id in self.enterprises
 
+    def visible(self, enterprises: Iterable[int]) -> np.ndarray:
+        """A boolean mask: which of these firms the viewer may see by name."""
+        ids = np.fromiter((int(e) for e in enterprises), dtype=np.int64)
+        if self.sees_all:
+            return np.ones(ids.size, dtype=bool)
+        return np.isin(ids, np.fromiter(self.enterprises, dtype=np.int64))
+
 
 def viewer_of(session: Session, user: User) -> Viewer:
     """The viewer a signed-in user is."""
     if user.role == Role.admin:
         return Viewer(user.role, True, frozenset(), frozenset())
     if user.role == Role.cluster_manager:
-        clusters = frozenset(clusters_of(session, user))
-        ids = session.exec(select(Enterprise.id).where(col(Enterprise.cluster_id).in_(clusters)))
-        return Viewer(user.role, False, frozenset(i for i in ids if i is not None), clusters)
+        clusters = frozenset(clusters_of(session, user))  # read afresh: scope changes count now
+
+        def members() -> frozenset[int]:
+            q = select(Enterprise.id).where(col(Enterprise.cluster_id).in_(clusters))
+            return frozenset(i for i in session.exec(q) if i is not None)
+
+        # The members of those clusters change only with the data (a firm added or moved).
+        return Viewer(user.role, False, cached(session, ("members", clusters), members), clusters)
     if user.role == Role.enterprise and user.enterprise_id is not None:
         return Viewer(user.role, False, frozenset({user.enterprise_id}), frozenset())
     return Viewer(user.role, False, frozenset(), frozenset())

@@ -240,9 +240,7 @@ def screening_view(
         )
     screen = screening_of(session, region, year, kind)
     rows = frame[(frame["year"] == year) & frame["cluster"].isin(chosen)]
-    rows = (
-        rows[[viewer.may_see(int(e)) for e in rows["enterprise"]]] if not viewer.sees_all else rows
-    )
+    rows = rows[viewer.visible(rows["enterprise"])] if not viewer.sees_all else rows
     by_assessment = rows.set_index("assessment")
     ranked = screen.ranking[screen.ranking["assessment"].isin(by_assessment.index)]
     total = len(ranked)

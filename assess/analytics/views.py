@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from assess.analytics import frame as frames
-from assess.analytics.frame import KINDS, Kind, Scope, frame_of
-from assess.analytics.privacy import Hidden, Viewer, hidden, peers_hidden, viewer_of
+from assess.analytics.frame import KINDS, Kind, Scope, cached, frame_of
+from assess.analytics.privacy import MIN_GROUP, Hidden, Viewer, hidden, peers_hidden, viewer_of
 from assess.analytics.vocabulary import Pair, Vocabulary, analytics_rules, methodology, vocabulary
 from assess.errors import Invalid, NotFound, Problem
 from assess.questionnaire.schema import Targets
@@ -368,34 +369,14 @@ class ClusterDashboard:
     trajectory: Trajectory | None
     boxes: list[YearBox]
     links: list[LinkRow]
-    near: list[NearAdopter]
+    near: list[NearAdopter]  # the first NEAR_SHOWN, highest level first
+    near_total: int
     near_rate_if: float | None  # % if every near adopter adopted
     indicators: list[IndicatorRow]
     level_references: list[dict[str, Any]]
     versions: VersionNote
     rules_draft: bool
     stage_names: dict[str, Pair] = field(default_factory=dict)
-
-
-def _members(session: Session, clusters: Sequence[str], f: Filters) -> list[int]:
-    q = (
-        select(Enterprise.id)
-        .join(Cluster, col(Cluster.id) == Enterprise.cluster_id)
-        .where(col(Cluster.code).in_(list(clusters)))
-    )
-    if f.sector is not None:
-        q = q.where(Enterprise.sector == f.sector)
-    if f.size is not None:
-        q = q.where(Enterprise.staff_band == f.size)
-    ids = [i for i in session.exec(q) if i is not None]
-    if f.park is not None:
-        park_ids = set(session.exec(select(Park.id).where(Park.code == f.park)))
-        ids = [
-            e.id
-            for e in session.exec(select(Enterprise).where(col(Enterprise.id).in_(ids)))
-            if e.park_id in park_ids and e.id is not None
-        ]
-    return ids
 
 
 def _trajectory(rows: pd.DataFrame, targets: Targets | None, viewer: Viewer) -> Trajectory | None:
@@ -520,34 +501,39 @@ def _key_questions() -> dict[tuple[str, int], dict[str, list[tuple[str, Pair]]]]
     return out
 
 
+#: Near adopters listed on the dashboard (the member table lists them all).
+NEAR_SHOWN = 20
+
+
 def _near(
     session: Session, scoped: Scoped, viewer: Viewer, vocab: Vocabulary
-) -> tuple[list[NearAdopter], float | None]:
+) -> tuple[list[NearAdopter], int, float | None]:
+    """The near adopters the viewer may see, highest level first (at most NEAR_SHOWN), how
+    many there are, and the adoption rate if all of them adopted."""
     if scoped.year is None:
-        return [], None
+        return [], 0, None
     now = scoped.rows[scoped.rows["year"] == scoped.year]
     near = bm.near_adopters(now)
+    rows = now.loc[near.index].assign(missing=near["missing"])
+    rows = rows[viewer.visible(rows["enterprise"])]
+    rows = rows.sort_values(["overall", "enterprise"], ascending=[False, True])
     keys = _key_questions_cached()
-    names = _names(session, now.loc[near.index, "enterprise"].tolist())
+    shown = rows.head(NEAR_SHOWN)
+    names = _names(session, [int(e) for e in shown["enterprise"]])
     out = []
-    for idx, missing in near["missing"].items():
-        row = now.loc[idx]
-        ent = int(row["enterprise"])
-        if not viewer.may_see(ent):
-            continue
-        by_link = keys.get((str(row["sector"]), int(row["version"])), {})
+    for r in shown.itertuples():
+        by_link = keys.get((str(r.sector), int(r.version)), {})
         out.append(
             NearAdopter(
-                enterprise=ent,
-                name=names.get(ent, ""),
-                assessment=int(row["assessment"]),
-                missing=[vocab.links[k] for k in missing],
-                key_questions=[q for k in missing for q in by_link.get(k, [])],
+                enterprise=int(r.enterprise),
+                name=names.get(int(r.enterprise), ""),
+                assessment=int(r.assessment),
+                missing=[vocab.links[k] for k in r.missing],
+                key_questions=[q for k in r.missing for q in by_link.get(k, [])],
             )
         )
-    out.sort(key=lambda n: n.name)
     rate_if = bm.rate_if_adopted(now, near) if len(now) else None
-    return out, _pct(rate_if)
+    return out, len(rows), _pct(rate_if)
 
 
 _KEYS: dict[tuple[str, int], dict[str, list[tuple[str, Pair]]]] | None = None
@@ -613,8 +599,16 @@ def _indicators(session: Session, scoped: Scoped, f: Filters, viewer: Viewer) ->
 
 
 def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashboard:
-    """The dashboard of a cluster manager's clusters (or of any cluster, for an administrator)."""
+    """The dashboard of a cluster manager's clusters (or of any cluster, for an administrator).
+
+    The view depends only on the data, the filters and the viewer's scope: it is kept while the
+    data is unchanged, for every viewer with the same scope."""
     viewer = viewer_of(session, user)
+    key = ("dashboard", f, viewer.role, viewer.sees_all, viewer.clusters)
+    return cached(session, key, lambda: _dashboard(session, viewer, f), small=True)
+
+
+def _dashboard(session: Session, viewer: Viewer, f: Filters) -> ClusterDashboard:
     vocab = vocabulary(session)
     scoped = _scoped(session, viewer, f, own_only=True)
     targets = _targets(session, scoped.region) if scoped.region else None
@@ -624,7 +618,7 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
     if year is not None:
         now = rows[rows["year"] == year]
         before = rows[rows["year"] == year - 1]
-        members = len(_members(session, scoped.clusters, f))
+        members = len(_member_table(session, viewer, scoped, f))
         assessed = int(now["enterprise"].nunique())
         adopters = int(now["adopter"].sum())
         rate = adopters / assessed if assessed else None
@@ -656,7 +650,7 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
                 else round(100 * (rate - rate_before), 1)
             ),
         )
-    near, rate_if = _near(session, scoped, viewer, vocab)
+    near, near_total, rate_if = _near(session, scoped, viewer, vocab)
     rules = analytics_rules()
     upto = rows if year is None else rows[(rows["year"] <= year).to_numpy()]
     return ClusterDashboard(
@@ -673,6 +667,7 @@ def cluster_dashboard(session: Session, user: User, f: Filters) -> ClusterDashbo
         boxes=_boxes(upto, viewer),
         links=_links(scoped, viewer, vocab),
         near=near,
+        near_total=near_total,
         near_rate_if=rate_if,
         indicators=_indicators(session, scoped, f, viewer),
         level_references=[
@@ -816,116 +811,170 @@ class MemberPage:
         return max(1, math.ceil(self.total / self.size))
 
 
+def _member_table(session: Session, viewer: Viewer, scoped: Scoped, f: Filters) -> pd.DataFrame:
+    """One row per member enterprise the viewer may see, with its latest counted assessment up
+    to the year shown and what the table says of it; kept while the data is unchanged."""
+
+    def compute() -> pd.DataFrame:
+        q = (
+            sa.select(
+                col(Enterprise.id),
+                col(Enterprise.name),
+                col(Enterprise.sector),
+                col(Enterprise.staff_band),
+                col(Cluster.code),
+                col(Enterprise.park_id),
+            )
+            .join(Cluster, col(Cluster.id) == Enterprise.cluster_id)
+            .where(col(Cluster.code).in_(list(scoped.clusters)))
+        )
+        if f.sector is not None:
+            q = q.where(col(Enterprise.sector) == f.sector)
+        if f.size is not None:
+            q = q.where(col(Enterprise.staff_band) == f.size)
+        parks = {p.id: p.code for p in session.exec(select(Park))}
+        people = pd.DataFrame(
+            [tuple(r) for r in session.execute(q)],
+            columns=["enterprise", "name", "sector_code", "size", "cluster_code", "park_id"],
+        )
+        people["park_code"] = [
+            parks.get(int(p), "") if p == p and p else "" for p in people["park_id"]
+        ]
+        if f.park is not None:
+            people = people[people["park_code"] == f.park]
+        if not viewer.sees_all:
+            people = people[viewer.visible(people["enterprise"])]
+        rows = scoped.rows
+        if scoped.year is not None:
+            rows = rows[(rows["year"] <= scoped.year).to_numpy()]
+        ordered = rows.sort_values(["enterprise", "year"])
+        change = ordered["overall"] - ordered.groupby("enterprise")["overall"].shift(1)
+        latest = ordered.drop_duplicates("enterprise", keep="last").copy()
+        latest["change"] = change.reindex(latest.index)
+        # Percentile among the region's firms of the same sector in the same year.
+        region = scoped.frame
+        same_year = region[region["year"].isin(latest["year"].unique())]
+        pct = bm.percentile_in_group(same_year, ["year", "sector"], "overall")
+        group_n = same_year.groupby(["year", "sector"], observed=True)["enterprise"].transform(
+            "nunique"
+        )
+        keyed = pd.DataFrame(
+            {
+                "assessment": same_year["assessment"].to_numpy(),
+                "percentile": pct.to_numpy(),
+                "peers": group_n.to_numpy() - 1,
+            }
+        )
+        latest = latest.merge(keyed, on="assessment", how="left")
+        near = bm.near_adopters(latest)
+        latest["near"] = [()] * len(latest)
+        if len(near):
+            latest.loc[near.index, "near"] = near["missing"]
+        flagged = _flags_of(session, scoped, f, latest)
+        latest["flags"] = [tuple(flagged.get(int(a), ())) for a in latest["assessment"]]
+        table = people.merge(latest, on="enterprise", how="left")
+        return table.reset_index(drop=True)
+
+    key = ("members", scoped.region, tuple(scoped.clusters), f, viewer.sees_all, viewer.clusters)
+    return cached(session, key, compute)
+
+
 def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> MemberPage:
-    """One page of the member table of the viewer's clusters (names only of firms they may see)."""
+    """One page of the member table of the viewer's clusters (names only of firms they may see);
+    kept while the data is unchanged, for every viewer with the same scope."""
     viewer = viewer_of(session, user)
+    key = ("member_page", f, q, viewer.role, viewer.sees_all, viewer.clusters)
+    return cached(session, key, lambda: _member_page(session, viewer, f, q), small=True)
+
+
+def _member_page(session: Session, viewer: Viewer, f: Filters, q: MemberQuery) -> MemberPage:
     vocab = vocabulary(session)
     scoped = _scoped(session, viewer, f, own_only=True)
-    members = _members(session, scoped.clusters, f) if scoped.clusters else []
-    members = [m for m in members if viewer.may_see(m)]
-    year = scoped.year
-    rows = scoped.rows
-    if year is not None:
-        rows = rows[rows["year"] <= year]
-    latest = rows.sort_values(["enterprise", "year"]).drop_duplicates("enterprise", keep="last")
-    prev = rows.sort_values(["enterprise", "year"]).groupby("enterprise")["overall"].shift(1)
-    change = (rows["overall"] - prev).reindex(latest.index)
-    # Percentile among the region's firms of the same sector in the same year.
-    region = scoped.frame
-    same_year = region[region["year"].isin(latest["year"].unique())]
-    pct = bm.percentile_in_group(same_year, ["year", "sector"], "overall")
-    group_n = same_year.groupby(["year", "sector"], observed=True)["enterprise"].transform(
-        "nunique"
-    )
-    near = bm.near_adopters(latest)
-    flagged = _flags_of(session, scoped, f, latest)
-    ents = {
-        e.id: e for e in session.exec(select(Enterprise).where(col(Enterprise.id).in_(members)))
-    }
-    park_code = {p.id: p.code for p in session.exec(select(Park))}
-    cluster_code = {c.id: c.code for c in session.exec(select(Cluster))}
-    by_ent = latest.set_index("enterprise")
-    out: list[MemberRow] = []
-    for eid in members:
-        e = ents.get(eid)
-        if e is None:
-            continue
-        r = by_ent.loc[eid] if eid in by_ent.index else None
-        idx = latest.index[latest["enterprise"] == eid][0] if r is not None else None
-        n_peers = int(group_n.get(idx, 0)) - 1 if idx is not None else 0
-        p_hidden = None if idx is None else peers_hidden(n_peers)
-        out.append(
-            MemberRow(
-                enterprise=eid,
-                name=e.name,
-                cluster=vocab.clusters.get(cluster_code.get(e.cluster_id, ""), ("", "")),
-                sector=vocab.sectors.get(e.sector, (e.sector, e.sector)),
-                park=vocab.parks.get(park_code.get(e.park_id or 0, ""), ("", "")),
-                year=None if r is None else int(r["year"]),
-                assessment=None if r is None else int(r["assessment"]),
-                overall=None if r is None else _r1(r["overall"]),
-                stage=None if r is None else str(r["stage"]),
-                adopter=None if r is None else bool(r["adopter"]),
-                change=None if idx is None else _r1(change.get(idx)),
-                percentile=None if idx is None or p_hidden else _r1(pct.get(idx)),
-                percentile_hidden=p_hidden,
-                near=[vocab.links[k] for k in near["missing"].get(idx, ())]
-                if idx is not None and idx in near.index
-                else [],
-                version=None if r is None else int(r["version"]),
-                flags=[] if r is None else flagged.get(int(r["assessment"]), []),
-            )
-        )
+    if not scoped.clusters:
+        return MemberPage(f, q, scoped.year, [], 0, 1, MEMBER_PAGE_SIZE, vocab.stages)
+    table = _member_table(session, viewer, scoped, f)
+    keep = np.ones(len(table), dtype=bool)
     if q.search:
         needle = q.search.casefold()
-        out = [m for m in out if needle in m.name.casefold()]
+        keep &= np.array([needle in str(n).casefold() for n in table["name"]], dtype=bool)
+    adopter = table["adopter"]
     if q.show == "adopters":
-        out = [m for m in out if m.adopter]
+        keep &= (adopter == True).to_numpy()  # noqa: E712 - missing (never assessed) is not True
     elif q.show == "non_adopters":
-        out = [m for m in out if m.adopter is False]
+        keep &= (adopter == False).to_numpy()  # noqa: E712
     elif q.show == "near":
-        out = [m for m in out if m.near]
+        keep &= np.array([bool(n) if isinstance(n, tuple) else False for n in table["near"]])
     elif q.show == "flagged":
-        out = [m for m in out if m.flags]
-    out.sort(key=lambda m: _sort_key(m, q.sort), reverse=q.descending)
-    if q.sort != "name":  # missing values last, whichever the order
-        out.sort(key=lambda m: getattr(m, q.sort) is None)
-    total = len(out)
+        keep &= np.array([bool(x) if isinstance(x, tuple) else False for x in table["flags"]])
+    shown = table[keep]
+    column = {
+        "name": "name",
+        "sector": "sector_code",
+        "park": "park_code",
+        "year": "year",
+        "overall": "overall",
+        "stage": "stage_rank",
+        "adopter": "adopter",
+        "change": "change",
+        "percentile": "percentile_shown",
+    }[q.sort]
+    shown = shown.assign(
+        stage_rank=shown["stage"].map(lambda x: bm.STAGE_ORDER.get(str(x), -1) if x == x else None),
+        percentile_shown=shown["percentile"].where(shown["peers"] >= MIN_GROUP),
+    )
+    shown = shown.sort_values(
+        [column, "name"], ascending=[not q.descending, True], na_position="last", kind="stable"
+    )
+    total = len(shown)
     pages = max(1, math.ceil(total / MEMBER_PAGE_SIZE))
     number = min(q.page, pages)
     start = (number - 1) * MEMBER_PAGE_SIZE
-    return MemberPage(
-        f,
-        q,
-        year,
-        out[start : start + MEMBER_PAGE_SIZE],
-        total,
-        number,
-        MEMBER_PAGE_SIZE,
-        vocab.stages,
+    rows = [
+        _member_row(r, vocab) for r in shown.iloc[start : start + MEMBER_PAGE_SIZE].itertuples()
+    ]
+    return MemberPage(f, q, scoped.year, rows, total, number, MEMBER_PAGE_SIZE, vocab.stages)
+
+
+def _member_row(r: Any, vocab: Vocabulary) -> MemberRow:
+    assessed = r.assessment == r.assessment  # NaN when the firm has no counted assessment
+    peers = int(r.peers) if assessed and r.peers == r.peers else 0
+    why = peers_hidden(peers) if assessed else None
+    names = analytics_rule_names()
+    return MemberRow(
+        enterprise=int(r.enterprise),
+        name=str(r.name),
+        cluster=vocab.clusters.get(str(r.cluster_code), ("", "")),
+        sector=vocab.sectors.get(str(r.sector_code), (str(r.sector_code),) * 2),
+        park=vocab.parks.get(str(r.park_code), ("", "")),
+        year=int(r.year) if assessed else None,
+        assessment=int(r.assessment) if assessed else None,
+        overall=_r1(r.overall) if assessed else None,
+        stage=str(r.stage) if assessed else None,
+        adopter=bool(r.adopter) if assessed else None,
+        change=_r1(r.change) if assessed else None,
+        percentile=None if not assessed or why else _r1(r.percentile),
+        percentile_hidden=why,
+        near=[vocab.links[k] for k in r.near] if assessed and isinstance(r.near, tuple) else [],
+        version=int(r.version) if assessed else None,
+        flags=[names[x] for x in r.flags] if assessed and isinstance(r.flags, tuple) else [],
     )
+
+
+def analytics_rule_names() -> dict[str, Pair]:
+    """Screening rule id (and "outlier") → its name (from the analytics rules)."""
+    from assess.analytics.screen import rule_names
+
+    return rule_names()
 
 
 def _flags_of(
     session: Session, scoped: Scoped, f: Filters, latest: pd.DataFrame
-) -> dict[int, list[Pair]]:
-    """Assessment id → the names of the screening rules that flag it (the chosen year only)."""
-    from assess.analytics.screen import flagged_assessments, rule_names, screening_of
+) -> dict[int, list[str]]:
+    """Assessment id → the ids of the screening rules that flag it (the chosen year only)."""
+    from assess.analytics.screen import flagged_assessments, screening_of
 
     if scoped.year is None or not scoped.region:
         return {}
-    ids = latest.loc[latest["year"] == scoped.year, "assessment"].tolist()
+    ids = [int(a) for a in latest.loc[latest["year"] == scoped.year, "assessment"]]
     screen = screening_of(session, scoped.region, scoped.year, f.kind)
-    names = rule_names()
-    return {a: [names[r] for r in rules] for a, rules in flagged_assessments(screen, ids).items()}
-
-
-def _sort_key(m: MemberRow, sort: str) -> Any:
-    if sort == "name":
-        return m.name
-    if sort in ("sector", "park"):
-        return getattr(m, sort)[0]
-    if sort == "stage":
-        return bm.STAGE_ORDER.get(m.stage or "", -1)
-    value = getattr(m, sort)
-    return (0, "") if value is None else (1, value)
+    return flagged_assessments(screen, ids)

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from sqlmodel import Session, select
 
+from assess.analytics.frame import cached
 from assess.questionnaire.compile import shipped_catalog
 from assess.questionnaire.schema import AnalyticsFile, MethodologyFile
 from assess.store.models import Cluster, Park, StaffBand
@@ -87,7 +88,12 @@ def _fixed() -> tuple[dict[str, Pair], dict[str, Pair], dict[str, Pair], dict[st
 
 
 def vocabulary(session: Session) -> Vocabulary:
-    """The names for this database's region(s) and the shipped library."""
+    """The names for this database's region(s) and the shipped library (kept while the data
+    is unchanged: clusters and parks are part of it)."""
+    return cached(session, ("vocabulary",), lambda: _vocabulary(session))
+
+
+def _vocabulary(session: Session) -> Vocabulary:
     stages, links, figures, sectors, rule = _fixed()
     clusters = {c.code: (c.name_zh, c.name_en) for c in session.exec(select(Cluster))}
     parks = {p.code: (p.name_zh, p.name_en) for p in session.exec(select(Park))}

@@ -7,14 +7,14 @@ submitted. A draft is scored live and marked provisional.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from assess.analytics.peers import PeerPosition, peer_position
 from assess.assessment.filling import (
     number_text,
     questionnaire_of,
@@ -27,13 +27,10 @@ from assess.errors import Invalid, NotFound, Problem
 from assess.forms import value_from_form
 from assess.questionnaire.catalog import Questionnaire
 from assess.questionnaire.schema import QuestionBase
-from assess.store.models import REPORTED, Assessment, ScoreRecord, Status
+from assess.store.models import Assessment, ScoreRecord, Status
 from scoring import LINKS, NA, AnswerErrors, ScoreCard, score, what_if
 from scoring.roadmap import Need
 from scoring.stages import ConditionResult
-
-#: The fewest peers whose median may be shown: fewer would nearly reveal single firms.
-MIN_PEERS = 5
 
 
 @dataclass(frozen=True)
@@ -115,47 +112,10 @@ def what_if_of(session: Session, a: Assessment, fields: Mapping[str, list[str]])
     return WhatIf(now, card, changes, problems)
 
 
-@dataclass(frozen=True)
-class Peers:
-    """The same sector and year's other reported assessments, summarised."""
-
-    count: int
-    shown: bool
-    links: dict[str, float | None] = field(default_factory=dict)
-    minimum: int = MIN_PEERS  # the fewest peers that may be shown, said on the page
-    overall: float | None = None
-    rank: int | None = None  # 1 = best overall, among peers plus this one
-
-
-def peers_of(session: Session, a: Assessment, overall: float) -> Peers:
-    """Median link scores of the peers, only when there are at least MIN_PEERS of them."""
-    # Only the headline columns: decoding every peer's stored card would cost far more.
-    columns = [col(ScoreRecord.overall), *(col(getattr(ScoreRecord, f"link_{k}")) for k in LINKS)]
-    q = (
-        select(*columns)
-        .join(Assessment, col(Assessment.id) == ScoreRecord.assessment_id)
-        .where(
-            Assessment.questionnaire == a.questionnaire,
-            Assessment.year == a.year,
-            Assessment.enterprise_id != a.enterprise_id,
-            col(Assessment.status).in_(REPORTED),
-            ScoreRecord.kind == "self",
-        )
-    )
-    rows = list(session.exec(q))
-    if len(rows) < MIN_PEERS:
-        return Peers(count=len(rows), shown=False)
-    links: dict[str, float | None] = {}
-    for i, k in enumerate(LINKS, start=1):
-        vals = [r[i] for r in rows if r[i] is not None]
-        links[k] = statistics.median(vals) if vals else None
-    return Peers(
-        count=len(rows),
-        shown=True,
-        links=links,
-        overall=statistics.median(r[0] for r in rows),
-        rank=1 + sum(1 for r in rows if r[0] > overall),
-    )
+def peers_of(session: Session, a: Assessment, overall: float) -> PeerPosition:
+    """Where the assessment's overall level stands among the same year's other counted
+    assessments of its sector and of its cluster (each shown only with enough peers)."""
+    return peer_position(session, a.enterprise_id, a.questionnaire, a.year, overall)
 
 
 @dataclass(frozen=True)
@@ -298,37 +258,6 @@ def review_of(session: Session, a: Assessment, card: ScoreCard) -> Review:
         overall=effect.overall if effect else None,
         groups=[(g, now, after) for g, (now, after) in effect.groups.items()] if effect else [],
     )
-
-
-@dataclass(frozen=True)
-class Latest:
-    """An enterprise's most recent reported assessment."""
-
-    assessment_id: int
-    year: int
-    overall: float
-    stage: str
-    it_adopter: bool
-
-
-def latest_scores(session: Session, enterprise_ids: list[int]) -> dict[int, Latest]:
-    """Enterprise id → its latest reported assessment's headline figures."""
-    if not enterprise_ids:
-        return {}
-    q = (
-        select(Assessment, ScoreRecord)
-        .join(ScoreRecord, col(ScoreRecord.assessment_id) == Assessment.id)
-        .where(
-            col(Assessment.enterprise_id).in_(enterprise_ids),
-            col(Assessment.status).in_(REPORTED),
-            ScoreRecord.kind == "self",
-        )
-        .order_by(col(Assessment.year))
-    )
-    out: dict[int, Latest] = {}
-    for a, rec in session.exec(q):
-        out[a.enterprise_id] = Latest(a.id or 0, a.year, rec.overall, rec.stage, rec.it_adopter)
-    return out
 
 
 def plain(value: Any) -> Any:

@@ -142,7 +142,8 @@ class Enterprise(SQLModel, table=True):
     contact_email: str = Field(default="", max_length=200)
     version: int = Field(default=1)  # raised on every edit, for optimistic concurrency
     created_at: datetime = _time()
-    updated_at: datetime = _time()
+    # Indexed: the analytics read its latest value on every request (assess.analytics.frame).
+    updated_at: datetime = _time(index=True)
 
 
 class User(SQLModel, table=True):

@@ -162,6 +162,23 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
         None,
     ),
     ("GET", "/cluster.xlsx", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    ("GET", "/region.xlsx", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    ("GET", "/screening.xlsx", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    (
+        "GET",
+        "/screening.xlsx?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
+    ("GET", "/cluster/report", {}, codes(403, cluster_manager=200, admin=200, anonymous=303), None),
+    (
+        "GET",
+        "/cluster/report?cluster=auto",
+        {},
+        codes(403, cluster_manager=404, admin=200, anonymous=303),
+        None,
+    ),
     (
         "GET",
         "/cluster.xlsx?cluster=auto",

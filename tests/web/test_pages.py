@@ -107,6 +107,19 @@ def test_the_report_explains_the_stage_and_hides_the_peer_median_below_five_peer
     data = chart(page)
     assert data["peer"] == data["self"]  # the peers answered alike
     assert len(data["links"]) == 4 and len(data["aspects"]) == 5
+    # Its sector has 5 others now, its own cluster none: a percentile in the sector only.
+    assert "行业内百分位：50.0" in page  # alike: the mid-rank of equal scores
+    assert "集群内百分位" not in page
+    with Session(sqlite_engine) as s:
+        for _ in range(5):
+            ent = factories.enterprise(s, "petrochemicals", "fine_chem")
+            a = start_assessment(s, ent, 2020, by_user=None, version=1)
+            for qid, value in EXAMPLE.items():
+                save_answer(s, a, qid, value, "", base_version=0, by_user=None)
+            submit(s, a, pledge=True, by_user=None)
+        s.commit()
+    page = client.get(f"/assessments/{aid}/report").text
+    assert "集群内百分位" in page and "在其他 5 家企业中" in page
 
 
 def test_what_if_recomputes_without_saving(client, world, sqlite_engine):

@@ -1,7 +1,8 @@
-"""Downloads of the cluster manager's figures: the dashboard and its member table as Excel.
+"""Downloads of the cluster manager's figures as Excel: the dashboard and its member table, the
+region view (every cluster side by side) and the whole screening list.
 
-The workbook holds the same view the dashboard page and its JSON twin show (same filters, same
-roles, same 404 for a cluster outside the manager's scope), in the page's language.
+Each workbook holds the same view its page and JSON twin show (same query parameters, same roles,
+same 404 for a cluster outside the manager's scope), in the page's language.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from assess.analytics import exports, views
+from assess.analytics import exports, region_view, views
 from assess.store.models import Role, User
 from web import i18n
 from web.deps import SessionDep, reads_only, require
@@ -28,6 +29,15 @@ def attachment(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+def _xlsx(body: bytes, filename: str, fallback: str) -> Response:
+    """A workbook as a download offered under ``filename`` (``fallback``: its English name)."""
+    return Response(
+        body,
+        media_type=exports.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": attachment(filename, fallback)},
+    )
+
+
 @router.get("/cluster.xlsx", name="cluster_xlsx")
 @reads_only
 def cluster_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
@@ -36,13 +46,37 @@ def cluster_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
     dash = views.cluster_dashboard(db, user, f)
     members = exports.all_member_rows(db, user, f)
     lang = "en" if i18n.is_en() else "zh"
-    body = exports.dashboard_workbook(dash, members, lang)
-    return Response(
-        body,
-        media_type=exports.XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": attachment(
-                exports.xlsx_filename(dash, lang), exports.xlsx_filename(dash, "en")
-            )
-        },
+    return _xlsx(
+        exports.dashboard_workbook(dash, members, lang),
+        exports.xlsx_filename(dash, lang),
+        exports.xlsx_filename(dash, "en"),
+    )
+
+
+@router.get("/region.xlsx", name="region_xlsx")
+@reads_only
+def region_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
+    """Every cluster of the region side by side, for the filters in the query (as /region)."""
+    f = views.read_filters(dict(request.query_params))
+    view = region_view.region_view(db, user, f)
+    lang = "en" if i18n.is_en() else "zh"
+    return _xlsx(
+        exports.region_workbook(view, lang),
+        exports.region_filename(view, lang),
+        exports.region_filename(view, "en"),
+    )
+
+
+@router.get("/screening.xlsx", name="screening_xlsx")
+@reads_only
+def screening_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
+    """The whole screening list (every page) for the year and cluster in the query (as
+    /screening takes them; a page number is ignored)."""
+    f = views.read_filters(dict(request.query_params))
+    view = exports.all_screen_rows(db, user, f.year, f.cluster, f.kind)
+    lang = "en" if i18n.is_en() else "zh"
+    return _xlsx(
+        exports.screening_workbook(view, lang),
+        exports.screening_filename(view, lang),
+        exports.screening_filename(view, "en"),
     )

@@ -50,7 +50,7 @@ def _chart_data(
     return {
         "links": [i18n.pick(*names.links[k]) for k in LINKS],
         "self": [_one(card.links[k]) for k in LINKS],
-        "peer": [_one(peers.links.get(k)) for k in LINKS] if peers.shown else None,
+        "peer": [_one(peers.sector.links.get(k)) for k in LINKS] if peers.sector.shown else None,
         "selfLabel": i18n.gettext("This enterprise"),
         "peerLabel": i18n.gettext("Peer median"),
         "aspects": [i18n.pick(*names.aspects[k]) for k in card.aspects],

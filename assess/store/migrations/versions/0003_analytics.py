@@ -1,5 +1,6 @@
 """Analytics: per-link IT adoption, consistency flags, answer digests and national-indicator
-values on every score; region targets; demonstration-enterprise decisions.
+values on every score; region targets; demonstration-enterprise decisions; an index on the
+enterprises' last edit.
 
 Scores stored before this revision get their adoption columns and flag counts from their stored
 card here. Their digests and indicator values need the questionnaires: ``assess db upgrade``
@@ -45,6 +46,9 @@ def upgrade() -> None:
             batch_op.add_column(column, insert_before="card" if sqlite else None)
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.add_column(sa.Column("targets", sa.JSON(), nullable=True))
+    # The analytics' data stamp reads the latest enterprise edit on every request.
+    with op.batch_alter_table("enterprise", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_enterprise_updated_at"), ["updated_at"], unique=False)
     op.create_table(
         "demonstration_decision",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -109,6 +113,8 @@ def downgrade() -> None:
     with op.batch_alter_table("demonstration_decision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_demonstration_decision_cluster_id"))
     op.drop_table("demonstration_decision")
+    with op.batch_alter_table("enterprise", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enterprise_updated_at"))
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.drop_column("targets")
     with op.batch_alter_table("score_record", schema=None) as batch_op:
