@@ -184,3 +184,18 @@ def test_no_json_aggregate_of_the_walk_rests_on_fewer_firms_than_allowed(engine)
         if link["region_median"] is not None:
             assert link["region_n"] >= MIN_GROUP
     json.dumps(dash)  # plain data throughout
+
+
+def test_each_view_is_one_view_read_as_a_page_or_as_json_at_the_same_url(engine) -> None:
+    """Accept: application/json at a page's URL gives what its .json twin gives."""
+    client = _client(engine, "p-manager")
+    for page, twin in (
+        ("/cluster?year=2019", "/cluster.json?year=2019"),
+        ("/region", "/region.json"),
+        ("/screening", "/screening.json"),
+        (f"/cluster/{OWN}/demonstration", f"/cluster/{OWN}/demonstration.json"),
+    ):
+        as_json = client.get(page, headers={"Accept": "application/json"})
+        assert as_json.headers["content-type"].startswith("application/json"), page
+        assert as_json.json() == client.get(twin).json(), page
+        assert client.get(page).headers["content-type"].startswith("text/html")

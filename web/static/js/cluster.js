@@ -1,4 +1,4 @@
-// Cluster dashboard charts, drawn from the JSON the page carries in #cluster-data, and drawn
+// Cluster dashboard charts, drawn from the JSON the page carries in #cluster-data (data-chart), and drawn
 // again whenever htmx swaps the dashboard (a filter changed).
 (function () {
   "use strict";
@@ -19,7 +19,7 @@
     charts = [];
     var node = document.getElementById("cluster-data");
     if (!node || typeof echarts === "undefined") return;
-    var d = JSON.parse(node.textContent);
+    var d = JSON.parse(node.dataset.chart);
     var L = d.labels;
     var esc = echarts.format.encodeHTML;
     var axisTip = function (suffix) {
@@ -67,7 +67,7 @@
           var v = p.value.slice(-5);
           return esc(String(p.name)) + "<br>" + [v[0], v[1], v[2], v[3], v[4]].map(one).join(" / ") + " (n=" + shown[p.dataIndex].n + ")";
         } },
-        grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+        grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
         xAxis: { type: "category", data: shown.map(function (b) { return String(b.year); }) },
         yAxis: { type: "value", min: 0, max: 100, name: L.level },
         series: [{ type: "boxplot", data: shown.map(function (b) { return b.box; }) }]

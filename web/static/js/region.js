@@ -1,5 +1,5 @@
 // Region view heatmaps: clusters × years (IT adoption rate) and clusters × links (median level),
-// from the JSON the page carries in #region-data.
+// from the JSON the page carries in #region-data (data-chart).
 (function () {
   "use strict";
   var charts = [];
@@ -15,9 +15,10 @@
       tooltip: { formatter: function (p) { return esc(ys[p.value[1]]) + " · " + esc(xs[p.value[0]]) + "<br>" + esc(name) + ": " + one(p.value[2]) + suffix; } },
       grid: { left: 8, right: 8, top: 8, bottom: 56, containLabel: true },
       xAxis: { type: "category", data: xs, splitArea: { show: true } },
-      yAxis: { type: "category", data: ys, splitArea: { show: true } },
+      // The first cluster at the top, as in the table above.
+      yAxis: { type: "category", data: ys, splitArea: { show: true }, inverse: true },
       visualMap: { min: min, max: max, calculable: false, orient: "horizontal", left: "center", bottom: 0,
-                   formatter: function (v) { return one(v) + suffix; } },
+                   text: [one(max) + suffix, one(min) + suffix] },
       series: [{ type: "heatmap", data: data.filter(function (d) { return d[2] !== null; }),
                  label: { show: true, formatter: function (p) { return one(p.value[2]); } } }]
     });
@@ -26,7 +27,7 @@
   function draw() {
     var node = document.getElementById("region-data");
     if (!node || typeof echarts === "undefined") return;
-    var d = JSON.parse(node.textContent);
+    var d = JSON.parse(node.dataset.chart);
     heat("heat-years", d.years, d.clusters, d.rates, d.labels.rate, 30, 90, "%");
     heat("heat-links", d.links, d.clusters, d.medians, d.labels.median, 20, 80, "");
   }
