@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The time zone every time is shown in (China Standard Time, UTC+8); times are stored in UTC.
+CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 
 #: The key earlier versions signed sessions with when none was set. It is published, so it is
 #: refused wherever a key is given explicitly in production.

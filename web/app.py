@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assess.errors import ServiceError
-from assess.settings import Settings
+from assess.settings import CHINA_TIME, Settings
 from assess.store.db import make_engine, no_wait, reading
 from assess.store.models import Status
 from web import errors, i18n, labels
@@ -45,7 +45,6 @@ from web.sessions import SessionMiddleware
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-CHINA_TIME = timezone(timedelta(hours=8))
 
 
 class LocaleMiddleware:

@@ -23,7 +23,7 @@ import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -36,6 +36,7 @@ from assess.analytics.screen import flagged_assessments, screening_of
 from assess.analytics.vocabulary import Pair, analytics_rules, vocabulary
 from assess.errors import Forbidden, Invalid, NotFound, Problem
 from assess.questionnaire.schema import Targets
+from assess.settings import CHINA_TIME
 from assess.store.models import Cluster, DemonstrationDecision, Enterprise, Role, User
 from scoring import benchmarks as bm
 
@@ -44,7 +45,6 @@ DECISIONS: tuple[str, ...] = ("confirmed", "excluded", "reopened")
 #: The longest reason a decision keeps (the table's column).
 REASON_MAX = 500
 #: The time zone exports are stamped in.
-CHINA_TIME = timezone(timedelta(hours=8))
 #: The media type of an .xlsx workbook.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -23,7 +23,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -37,11 +37,11 @@ from assess.analytics import region_view, screen, views
 from assess.analytics.frame import Kind
 from assess.analytics.privacy import MIN_GROUP, Hidden
 from assess.analytics.vocabulary import Pair, analytics_rules, methodology
+from assess.settings import CHINA_TIME
 from assess.store.models import User
 from scoring import STAGES
 
 #: China Standard Time: the export time is given in it.
-CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
 #: The media type of an .xlsx file.
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Number format of levels, percentages and points: one decimal.

@@ -312,3 +312,35 @@ def test_score_lists_exemptions_and_their_worth():
     assert result.exit_code == 0, result.output
     assert "petrochemicals.ctx.major_hazard = false → petrochemicals.safety." in result.output
     assert "若按 0 分计入，总体水平为 50.61 (当前 53.15)" in result.output
+
+
+def test_analytics_rules_are_published_like_questionnaires_and_never_edited(library):
+    from assess.questionnaire.catalog import load_catalog
+
+    rules = library / "analytics" / "v1.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert load_catalog(library).analytics_rules().version == 1
+    # A new version is used only once it is published (locked); a draft waits.
+    (library / "analytics" / "v2.yaml").write_text(
+        text.replace("version: 1", "version: 2\ndraft: true", 1).replace(
+            "min_overall: 60", "min_overall: 65", 1
+        ),
+        encoding="utf-8",
+    )
+    assert load_catalog(library).analytics_rules().version == 1
+    assert run("questionnaires", "check", "--root", str(library)).exit_code == 0
+    v2 = (library / "analytics" / "v2.yaml").read_text(encoding="utf-8")
+    (library / "analytics" / "v2.yaml").write_text(v2.replace("draft: true\n", ""), "utf-8")
+    unlocked = run("questionnaires", "check", "--root", str(library))
+    assert unlocked.exit_code == 1 and "analytics.analytics@2: analytics rules not locked" in (
+        unlocked.output
+    )
+    assert (
+        "locked: analytics.analytics@2"
+        in run("questionnaires", "lock", "--root", str(library)).output
+    )
+    assert load_catalog(library).analytics_rules().shortlist.min_overall == 65
+    # A published version is immutable.
+    rules.write_text(text.replace("max_fall: 5", "max_fall: 8"), encoding="utf-8")
+    edited = run("questionnaires", "check", "--root", str(library))
+    assert edited.exit_code == 1 and "published analytics rules changed" in edited.output

@@ -8,7 +8,7 @@ chosen cluster, the demonstration service) and renders the page; printing is the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +18,7 @@ from sqlmodel import Session
 from assess.analytics import demonstration, views
 from assess.analytics.privacy import MIN_GROUP
 from assess.analytics.vocabulary import analytics_rules
+from assess.settings import CHINA_TIME
 from assess.store.models import Role, User
 from web import htmx, i18n
 from web.deps import SessionDep, reads_only, require
@@ -26,7 +27,6 @@ from web.routes.cluster import chart_data
 router = APIRouter()
 Manager = Annotated[User, Depends(require(Role.cluster_manager, Role.admin))]
 #: The time zone the report's date is given in.
-CHINA_TIME = timezone(timedelta(hours=8))
 
 
 def all_members(db: Session, user: User, f: views.Filters) -> list[views.MemberRow]:
