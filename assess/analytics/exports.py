@@ -5,7 +5,6 @@ show, for managers who work on in a spreadsheet.
   questionnaire versions, methodology and rules versions, the national references' caliber, when
   it was exported, the small-group rule), then one sheet per table or chart of the dashboard and
   the full member table.
-- ``all_member_rows``: every row of the member table (it is paged), for the member sheet.
 - ``xlsx_filename``: the file name a download is offered under.
 - ``region_workbook`` / ``region_filename``: every cluster of the region side by side (the region
   view), with its heatmaps and national indicators as tables.
@@ -741,20 +740,6 @@ def dashboard_workbook(
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def all_member_rows(session: Session, user: User, f: views.Filters) -> list[views.MemberRow]:
-    """Every row of the member table for these filters (sorted by name), read page by page."""
-    first = views.member_page(session, user, f, views.MemberQuery())
-    rows = list(first.rows)
-    seen = {m.enterprise for m in rows}
-    for number in range(2, first.pages + 1):
-        page = views.member_page(session, user, f, views.MemberQuery(page=number))
-        for m in page.rows:
-            if m.enterprise not in seen:
-                seen.add(m.enterprise)
-                rows.append(m)
-    return rows
 
 
 def xlsx_filename(d: views.ClusterDashboard, lang: str = "zh") -> str:

@@ -887,11 +887,20 @@ def member_page(session: Session, user: User, f: Filters, q: MemberQuery) -> Mem
     return cached(session, key, lambda: _member_page(session, viewer, f, q), small=True)
 
 
-def _member_page(session: Session, viewer: Viewer, f: Filters, q: MemberQuery) -> MemberPage:
+def all_members(session: Session, user: User, f: Filters) -> list[MemberRow]:
+    """Every row of the member table under the filters, by name (for exports and print)."""
+    viewer = viewer_of(session, user)
+    return _member_page(session, viewer, f, MemberQuery(), size=0).rows
+
+
+def _member_page(
+    session: Session, viewer: Viewer, f: Filters, q: MemberQuery, size: int = MEMBER_PAGE_SIZE
+) -> MemberPage:
+    """The page ``q`` asks for, ``size`` rows to a page (0: every row on one page)."""
     vocab = vocabulary(session)
     scoped = _scoped(session, viewer, f, own_only=True)
     if not scoped.clusters:
-        return MemberPage(f, q, scoped.year, [], 0, 1, MEMBER_PAGE_SIZE, vocab.stages)
+        return MemberPage(f, q, scoped.year, [], 0, 1, size or MEMBER_PAGE_SIZE, vocab.stages)
     table = _member_table(session, viewer, scoped, f)
     keep = np.ones(len(table), dtype=bool)
     if q.search:
@@ -926,13 +935,12 @@ def _member_page(session: Session, viewer: Viewer, f: Filters, q: MemberQuery) -
         [column, "name"], ascending=[not q.descending, True], na_position="last", kind="stable"
     )
     total = len(shown)
-    pages = max(1, math.ceil(total / MEMBER_PAGE_SIZE))
+    size = size or max(total, 1)
+    pages = max(1, math.ceil(total / size))
     number = min(q.page, pages)
-    start = (number - 1) * MEMBER_PAGE_SIZE
-    rows = [
-        _member_row(r, vocab) for r in shown.iloc[start : start + MEMBER_PAGE_SIZE].itertuples()
-    ]
-    return MemberPage(f, q, scoped.year, rows, total, number, MEMBER_PAGE_SIZE, vocab.stages)
+    start = (number - 1) * size
+    rows = [_member_row(r, vocab) for r in shown.iloc[start : start + size].itertuples()]
+    return MemberPage(f, q, scoped.year, rows, total, number, size, vocab.stages)
 
 
 def _member_row(r: Any, vocab: Vocabulary) -> MemberRow:

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from assess.analytics import demonstration, views
 from assess.analytics.privacy import MIN_GROUP
@@ -26,17 +25,6 @@ from web.routes.cluster import chart_data
 
 router = APIRouter()
 Manager = Annotated[User, Depends(require(Role.cluster_manager, Role.admin))]
-#: The time zone the report's date is given in.
-
-
-def all_members(db: Session, user: User, f: views.Filters) -> list[views.MemberRow]:
-    """Every row of the member table under the filters, by name (the page is printed whole,
-    not paged): the member table's pages read one after the other."""
-    first = views.member_page(db, user, f, views.MemberQuery())
-    rows = list(first.rows)
-    for number in range(2, first.pages + 1):
-        rows.extend(views.member_page(db, user, f, views.MemberQuery(page=number)).rows)
-    return rows
 
 
 def report_title(d: views.ClusterDashboard) -> str:
@@ -73,7 +61,7 @@ def cluster_report(request: Request, db: SessionDep, user: Manager) -> Response:
     rules = analytics_rules()
     ctx = {
         "d": dash,
-        "members": all_members(db, user, f),
+        "members": views.all_members(db, user, f),
         "shortlist": shortlist,
         "title": report_title(dash),
         "chart": print_data(dash),

@@ -44,7 +44,7 @@ def cluster_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
     """The dashboard of the filters in the query (as /cluster takes them), every member with it."""
     f = views.read_filters(dict(request.query_params))
     dash = views.cluster_dashboard(db, user, f)
-    members = exports.all_member_rows(db, user, f)
+    members = views.all_members(db, user, f)
     lang = "en" if i18n.is_en() else "zh"
     return _xlsx(
         exports.dashboard_workbook(dash, members, lang),
