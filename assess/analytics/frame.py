@@ -252,11 +252,19 @@ _small: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _SMALL_SIZE = 512
 
 
+_STAMP = "assess.analytics.stamp"
+
+
 def stamp(session: Session) -> tuple[Any, ...]:
     """What changes whenever a counted score may have changed: a score stored (a new row, or a
     row rescored, which only happens with a status change), a status moved (submission,
     withdrawal, certification), an enterprise added or edited (a firm moved to another cluster),
-    a cluster or park added. Each part is one index lookup, except the enterprises' last edit."""
+    a cluster or park added. Each part is one index lookup.
+
+    Read once per transaction: a request's views all see the same data state."""
+    memo = session.info.get(_STAMP)
+    if memo is not None:
+        return cast(tuple[Any, ...], memo)
     row = (
         session.connection()
         .execute(
@@ -268,7 +276,14 @@ def stamp(session: Session) -> tuple[Any, ...]:
         )
         .one()
     )
-    return tuple(row)
+    session.info[_STAMP] = value = tuple(row)
+    return value
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_stamp(session: Session, _transaction: Any) -> None:
+    """A new transaction may see new data: its stamp is read afresh."""
+    session.info.pop(_STAMP, None)
 
 
 def cached(
