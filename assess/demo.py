@@ -44,9 +44,16 @@ own answers do not support) before submitting, as a careful firm would; about on
 left for the certifier as a flag. N/A and exemption answers carry a reason.
 
 With the default seed and size, adoption over all firms is near the plan's 50% baseline in 2013
-(48%) and rises every year (73% in 2020). In 2020 the cluster rates spread around the 70% goal:
-fine chemicals above 80%, most clusters between 70% and 78%, ecological food short of it (59%):
-the spread a cluster manager's dashboard is there to show.
+(47%) and rises every year (72% in 2020). In 2020 the cluster rates spread around the 70% goal:
+fine chemicals above 80%, most clusters between 70% and 80%; ecological food (58%), metal
+materials (stalled since 2018, 68%) and chemical fibres (69%) short of it. Seen from 2017 or 2018,
+some clusters are on pace for the goal and others behind: the spread a cluster manager's
+dashboard is there to show.
+
+For the dashboards: about 7% of firms have their last-year assessment still in draft (so the
+submission rate is below 100%), and a few firms carry a planted anomaly for the screening to find
+(``_PLANTED``): a year whose level leaps and falls back, a key system given up within one
+questionnaire version, last-year answers copied from another firm.
 """
 
 from __future__ import annotations
@@ -149,7 +156,7 @@ _PROFILES: dict[str, _Profile] = {
     "fine_chem": _Profile(11, 0.425, 0.024, _TYPICAL, (("pharma", 0.25),)),
     "eco_food": _Profile(13, 0.375, 0.014, (0.16, 0.56, 0.20, 0.08), (("pharma", 0.12),)),
     # Metal materials stalls from a good start; carbon fibre and chemical fibres climb, but late.
-    "metal_materials": _Profile(9, 0.41, 0.010, _HEAVY, (("general", 0.12),)),
+    "metal_materials": _Profile(9, 0.41, 0.008, _HEAVY, (("general", 0.12),)),
     "fibre_textiles": _Profile(
         10, 0.375, 0.022, (0.12, 0.56, 0.22, 0.10), (("petrochemicals", 0.06),)
     ),
