@@ -46,7 +46,6 @@ DECISIONS: tuple[str, ...] = ("confirmed", "excluded", "reopened")
 REASON_MAX = 500
 #: The time zone exports are stamped in.
 #: The media type of an .xlsx workbook.
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _NOT_MEMBER = Problem(
     "not_member",
@@ -500,19 +499,7 @@ def read_decision(fields: Mapping[str, Sequence[str]]) -> DecisionForm:
         return values[0]
 
     problems: list[Problem] = []
-    raw_year = one("year").strip()
-    year = 0
-    if not (raw_year.isascii() and raw_year.isdigit() and 1990 <= int(raw_year) <= 2100):
-        problems.append(
-            Problem(
-                "bad_year",
-                f"年度“{raw_year[:12]}”无效：应为 1990～2100 之间的年份",
-                f"year {raw_year[:12]!r} is not valid: give a year from 1990 to 2100",
-                "year",
-            )
-        )
-    else:
-        year = int(raw_year)
+    year = views.read_year(one("year"), problems) or 0
     raw_ent = one("enterprise").strip()
     enterprise = 0
     if not (raw_ent.isascii() and raw_ent.isdigit() and 1 <= len(raw_ent) <= 18):

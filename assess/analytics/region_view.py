@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from assess.analytics.frame import Scope, cached, frame_of
+from assess.analytics.frame import cached
 from assess.analytics.privacy import Hidden, Viewer, hidden, viewer_of
 from assess.analytics.views import (
     FilterChoices,
@@ -24,11 +24,11 @@ from assess.analytics.views import (
     Option,
     VersionNote,
     _choices,
-    _narrow,
     _pct,
     _r1,
     _targets,
     _versions,
+    year_rows,
 )
 from assess.analytics.vocabulary import Pair, analytics_rules, methodology, vocabulary
 from assess.questionnaire.schema import Targets
@@ -193,20 +193,10 @@ def region_view(session: Session, user: User, f: Filters) -> RegionView:
     frame = scoped.rows
 
     def compute() -> list[GroupFigures]:
-        year_frame = frame_of(
-            session,
-            Scope(
-                region=scoped.region,
-                first_year=scoped.year,
-                last_year=scoped.year,
-                kind=f.kind,
-                extras=("indicators",),
-            ),
-        )
-        year_rows = _narrow(year_frame, f, scoped.clusters)
         # The indicator columns come from the one-year frame; the rest from every year.
-        ind = [c for c in year_rows.columns if c.startswith("ind.")]
-        with_ind = frame.merge(year_rows[["assessment", *ind]], on="assessment", how="left")
+        now = year_rows(session, scoped, f)
+        ind = [c for c in now.columns if c.startswith("ind.")]
+        with_ind = frame.merge(now[["assessment", *ind]], on="assessment", how="left")
         return region_figures(with_ind, scoped.year or 0, targets, codes)
 
     key = ("region_figures", scoped.region, f.year, f.park, f.sector, f.size, f.kind)

@@ -63,23 +63,36 @@ class Filters:
         }
 
 
+def whole_number(raw: str, least: int, most: int) -> int | None:
+    """A typed whole number from ``least`` to ``most`` (ASCII digits only: "²" is a digit to
+    Python, not a number); None when it is anything else."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    value = int(raw)
+    return value if least <= value <= most else None
+
+
+def read_year(raw: str, problems: list[Problem]) -> int | None:
+    """An assessment year as typed (1990–2100); a fault is added to ``problems``."""
+    year = whole_number(raw, 1990, 2100)
+    if year is None:
+        problems.append(
+            Problem(
+                "bad_year",
+                f"年度“{raw.strip()[:12]}”无效：应为 1990～2100 之间的年份",
+                f"year {raw.strip()[:12]!r} is not valid: give a year from 1990 to 2100",
+                "year",
+            )
+        )
+    return year
+
+
 def read_filters(params: Mapping[str, str]) -> Filters:
     """Filters from query parameters; a malformed one is refused with its own message."""
     problems: list[Problem] = []
-    year: int | None = None
     raw_year = (params.get("year") or "").strip()
-    if raw_year:
-        if not raw_year.isdigit() or not 1990 <= int(raw_year) <= 2100:
-            problems.append(
-                Problem(
-                    "bad_year",
-                    f"年度“{raw_year[:12]}”无效：应为 1990～2100 之间的年份",
-                    f"year {raw_year[:12]!r} is not valid: give a year from 1990 to 2100",
-                    "year",
-                )
-            )
-        else:
-            year = int(raw_year)
+    year = read_year(raw_year, problems) if raw_year else None
     codes: dict[str, str | None] = {}
     for key, zh, en in (
         ("cluster", "集群", "cluster"),
@@ -553,9 +566,8 @@ def _names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     return {i: n for i, n in session.exec(q) if i is not None}
 
 
-def _indicators(session: Session, scoped: Scoped, f: Filters, viewer: Viewer) -> list[IndicatorRow]:
-    if scoped.year is None:
-        return []
+def year_rows(session: Session, scoped: Scoped, f: Filters) -> pd.DataFrame:
+    """The scoped rows of the year shown, with each national indicator's per-firm values."""
     year_frame = frame_of(
         session,
         Scope(
@@ -566,7 +578,13 @@ def _indicators(session: Session, scoped: Scoped, f: Filters, viewer: Viewer) ->
             extras=("indicators",),
         ),
     )
-    rows = _narrow(year_frame, f, scoped.clusters)
+    return _narrow(year_frame, f, scoped.clusters)
+
+
+def _indicators(session: Session, scoped: Scoped, f: Filters, viewer: Viewer) -> list[IndicatorRow]:
+    if scoped.year is None:
+        return []
+    rows = year_rows(session, scoped, f)
     m = methodology()
     measures = {i.id: ("mean" if i.measure == "mean" else "share") for i in m.national_indicators}
     summary = bm.indicator_summary(rows, list(measures), measures) if len(rows) else None
@@ -753,7 +771,8 @@ def read_member_query(params: Mapping[str, str]) -> MemberQuery:
             Problem("bad_show", f"筛选“{show[:20]}”无效", f"no such filter {show[:20]!r}", "show")
         )
     raw_page = (params.get("page") or "1").strip()
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
+    page = whole_number(raw_page, 1, 100_000)
+    if page is None:
         problems.append(
             Problem(
                 "bad_page",
@@ -762,7 +781,7 @@ def read_member_query(params: Mapping[str, str]) -> MemberQuery:
                 "page",
             )
         )
-        raw_page = "1"
+        page = 1
     search = (params.get("q") or "").strip()[:100]
     if any(ord(c) < 32 for c in search):
         problems.append(
@@ -772,7 +791,7 @@ def read_member_query(params: Mapping[str, str]) -> MemberQuery:
         )
     if problems:
         raise Invalid(problems)
-    return MemberQuery(sort, params.get("order") == "desc", int(raw_page), search, show)
+    return MemberQuery(sort, params.get("order") == "desc", page, search, show)
 
 
 @dataclass(frozen=True)

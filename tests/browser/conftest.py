@@ -11,10 +11,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from sqlmodel import Session, select
 
@@ -57,14 +59,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    """The app on a fresh SQLite file, served by uvicorn in a background thread."""
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    world = build_world(engine)
-    settings = Settings(secret_key="browser-test-secret-key-0123456789abcdef", data_dir=tmp_path)
+@contextmanager
+def serve(engine: sa.Engine, folder: Path) -> Iterator[str]:
+    """The app on ``engine``, served by uvicorn in a background thread; yields its base URL."""
+    settings = Settings(secret_key="browser-test-secret-key-0123456789abcdef", data_dir=folder)
     app = create_app(settings, engine=engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -75,9 +73,22 @@ def live(tmp_path: Path) -> Iterator[Live]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", world, engine)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    """The app on a fresh SQLite file, served by uvicorn in a background thread."""
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    world = build_world(engine)
+    with serve(engine, tmp_path) as base:
+        yield Live(base, world, engine)
     engine.dispose()
 
 

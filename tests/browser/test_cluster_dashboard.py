@@ -13,9 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +20,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-import uvicorn
 from sqlmodel import Session
 
 from assess.demo import DEMO_PASSWORD, build_demo
-from assess.settings import Settings
 from assess.store import db
-from web import create_app
+from tests.browser.conftest import serve
 
 CLUSTER = "eco_food"
 CLUSTER_NAME = "生态食品"
@@ -65,12 +60,6 @@ class Demo:
     engine: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A demo of 240 firms (every cluster of the manager holds at least 26 members, 生态食品 37)
@@ -82,21 +71,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with Session(engine) as s:
         build_demo(s, enterprises=240, processes=1)
         s.commit()
-    settings = Settings(secret_key="browser-test-secret-key-0123456789abcdef", data_dir=folder)
-    app = create_app(settings, engine=engine)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield Demo(f"http://127.0.0.1:{server.config.port}", engine)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(engine, folder) as base:
+        yield Demo(base, engine)
     engine.dispose()
 
 

@@ -7,24 +7,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlmodel import Session, select
 
 from assess.analytics import demonstration
 from assess.demo import DEMO_PASSWORD, build_demo
-from assess.settings import Settings
 from assess.store import db
 from assess.store.models import User
-from web import create_app
+from tests.browser.conftest import serve
 
 TITLE = "集群两化融合发展报告"
 FLOAT_TAIL = re.compile(r"\d+\.\d{3,}")
@@ -60,12 +55,6 @@ class Demo:
     engine: object
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A small demo (its firms, years and accounts) served by uvicorn in a background thread,
@@ -85,21 +74,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 s, manager, "basic_chem", view.year, first.enterprise, "confirmed", ""
             )
             s.commit()
-    settings = Settings(secret_key="browser-test-secret-key-0123456789abcdef", data_dir=folder)
-    app = create_app(settings, engine=engine)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield Demo(f"http://127.0.0.1:{server.config.port}", engine)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(engine, folder) as base:
+        yield Demo(base, engine)
     engine.dispose()
 
 

@@ -199,3 +199,20 @@ def test_each_view_is_one_view_read_as_a_page_or_as_json_at_the_same_url(engine)
         assert as_json.headers["content-type"].startswith("application/json"), page
         assert as_json.json() == client.get(twin).json(), page
         assert client.get(page).headers["content-type"].startswith("text/html")
+
+
+def test_a_malformed_filter_is_refused_with_its_message_not_a_server_error(engine) -> None:
+    """ "²" is a digit to Python but no number: it is refused like any other bad year or page."""
+    client = _client(engine, "p-manager")
+    for path, code in (
+        ("/cluster.json?year=²", "bad_year"),
+        ("/cluster.json?year=1800", "bad_year"),
+        ("/region.json?year=２０２０", "bad_year"),
+        ("/cluster/members.json?page=²", "bad_page"),
+        ("/screening.json?page=0", "bad_page"),
+    ):
+        r = client.get(path)
+        assert r.status_code == 422, (path, r.status_code)
+        assert [p["code"] for p in r.json()["problems"]] == [code], path
+    page = client.get("/cluster?year=²")
+    assert page.status_code == 422 and "年度“²”无效" in page.text

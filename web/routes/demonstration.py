@@ -8,7 +8,7 @@ renders what it returns; refusals are the services' errors, rendered by the app'
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
@@ -20,6 +20,7 @@ from assess.store.models import Role, User
 from web import htmx
 from web.deps import FormFields, SessionDep, reads_only, require
 from web.errors import wants_json
+from web.routes.exports import xlsx_response
 
 router = APIRouter()
 Reader = Annotated[User, Depends(require(Role.cluster_manager, Role.admin))]
@@ -48,14 +49,8 @@ def demonstration_page(request: Request, code: str, db: SessionDep, user: Reader
 @reads_only
 def demonstration_xlsx(request: Request, code: str, db: SessionDep, user: Reader) -> Response:
     view = _view(request, db, user, code)
-    name = demo.export_name(view)
     fallback = f"demonstration_{view.cluster}_{view.year or 'none'}.xlsx"
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-    return Response(
-        demo.workbook(view),
-        media_type=demo.XLSX,
-        headers={"Content-Disposition": disposition},
-    )
+    return xlsx_response(demo.workbook(view), demo.export_name(view), fallback)
 
 
 @router.post("/cluster/{code}/demonstration/decisions", name="demonstration_decide")

@@ -29,7 +29,7 @@ def attachment(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _xlsx(body: bytes, filename: str, fallback: str) -> Response:
+def xlsx_response(body: bytes, filename: str, fallback: str) -> Response:
     """A workbook as a download offered under ``filename`` (``fallback``: its English name)."""
     return Response(
         body,
@@ -40,13 +40,13 @@ def _xlsx(body: bytes, filename: str, fallback: str) -> Response:
 
 @router.get("/cluster.xlsx", name="cluster_xlsx")
 @reads_only
-def cluster_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
+def clusterxlsx_response(request: Request, db: SessionDep, user: Manager) -> Response:
     """The dashboard of the filters in the query (as /cluster takes them), every member with it."""
     f = views.read_filters(dict(request.query_params))
     dash = views.cluster_dashboard(db, user, f)
     members = views.all_members(db, user, f)
     lang = "en" if i18n.is_en() else "zh"
-    return _xlsx(
+    return xlsx_response(
         exports.dashboard_workbook(dash, members, lang),
         exports.xlsx_filename(dash, lang),
         exports.xlsx_filename(dash, "en"),
@@ -55,12 +55,12 @@ def cluster_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
 
 @router.get("/region.xlsx", name="region_xlsx")
 @reads_only
-def region_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
+def regionxlsx_response(request: Request, db: SessionDep, user: Manager) -> Response:
     """Every cluster of the region side by side, for the filters in the query (as /region)."""
     f = views.read_filters(dict(request.query_params))
     view = region_view.region_view(db, user, f)
     lang = "en" if i18n.is_en() else "zh"
-    return _xlsx(
+    return xlsx_response(
         exports.region_workbook(view, lang),
         exports.region_filename(view, lang),
         exports.region_filename(view, "en"),
@@ -69,13 +69,13 @@ def region_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
 
 @router.get("/screening.xlsx", name="screening_xlsx")
 @reads_only
-def screening_xlsx(request: Request, db: SessionDep, user: Manager) -> Response:
+def screeningxlsx_response(request: Request, db: SessionDep, user: Manager) -> Response:
     """The whole screening list (every page) for the year and cluster in the query (as
     /screening takes them; a page number is ignored)."""
     f = views.read_filters(dict(request.query_params))
     view = exports.all_screen_rows(db, user, f.year, f.cluster, f.kind)
     lang = "en" if i18n.is_en() else "zh"
-    return _xlsx(
+    return xlsx_response(
         exports.screening_workbook(view, lang),
         exports.screening_filename(view, lang),
         exports.screening_filename(view, "en"),
