@@ -1302,7 +1302,11 @@ def _ensure_accounts(session: Session, demo_firm: Enterprise, managed: list[Clus
         select(CertificationBody).where(CertificationBody.name == CERTIFICATION_BODY)
     ).first()
     if body is None:
-        body = CertificationBody(name=CERTIFICATION_BODY)
+        body = CertificationBody(
+            name=CERTIFICATION_BODY,
+            name_en="Jilin Integration Assessment Centre (demo)",
+            code="JLPD",
+        )
         session.add(body)
         session.flush()
     wanted: list[tuple[str, Role, str, dict[str, Any]]] = [

@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     # under one interpreter lock; more threads than this only queue for that lock and slow
     # every request down (measured: bench/http.py, 40 threads against 4).
     threads: int = Field(default=8, ge=1, le=200)
+    # Certification. Evidence files are kept by content hash beside the database (default:
+    # data_dir/evidence), never inside the web app's paths.
+    evidence_dir: Path | None = None
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # A review is due this many days after the enterprise asked for certification.
+    review_days: int = Field(default=30, ge=1, le=365)
+    # A certificate is valid this many months from its issue, with a surveillance audit every
+    # surveillance_months (GB/T 23003-2018 leaves both to the scheme).
+    certificate_validity_months: int = Field(default=36, ge=1, le=120)
+    surveillance_months: int = Field(default=12, ge=1, le=120)
 
     @model_validator(mode="after")
     def _refuse_a_missing_secret_in_production(self) -> Settings:
@@ -67,6 +77,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assess.db').resolve()}"
+
+    @property
+    def evidence_root(self) -> Path:
+        """The directory evidence files are kept in."""
+        return (self.evidence_dir or self.data_dir / "evidence").resolve()
 
     def signing_key(self) -> str:
         """The key that signs sessions: ASSESS_SECRET_KEY when set, else the data directory's."""

@@ -114,6 +114,9 @@ def _templates() -> Environment:
         role_label=labels.role,
         staff_band_label=labels.staff_band,
         sector_label=labels.sector,
+        certificate_status_label=lambda c: labels.label(labels.CERTIFICATE_STATUS, c),
+        decision_label=lambda c: labels.label(labels.DECISION, c),
+        conflict_label=lambda c: labels.label(labels.CONFLICT_KIND, c),
     )
 
     def domid(qid: str, prefix: str) -> str:

@@ -296,3 +296,32 @@ def screening_view(
         rules_version=rules.version,
         rules_draft=rules.draft,
     )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One assessment's place in its region-year's screening: its priority and reasons."""
+
+    priority: float
+    reasons: list[Reason]
+
+
+def ranked(session: Session, wanted: Sequence[tuple[int, str, int]]) -> dict[int, Ranked]:
+    """For (assessment, region, year) triples: each one's screening priority and reasons, from
+    the same screening the cluster managers see (the certifiers' queue sorts by it). An
+    assessment the screening does not rank (too few figures) is left out."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for a, region, year in wanted:
+        groups.setdefault((region, year), []).append(int(a))
+    vocab = vocabulary(session)
+    out: dict[int, Ranked] = {}
+    for (region, year), ids in groups.items():
+        screen = screening_of(session, region, year)
+        r = screen.ranking[screen.ranking["assessment"].isin(ids)]
+        outliers = screen.outliers.set_index("assessment") if len(screen.outliers) else None
+        for a, priority in zip(r["assessment"], r["priority"], strict=True):
+            a = int(a)
+            o = outliers.loc[a].to_dict() if outliers is not None and a in outliers.index else None
+            flags = screen.flags[screen.flags["assessment"] == a]
+            out[a] = Ranked(round(float(priority), 2), reasons_of(flags, o, vocab.figures))
+    return out

@@ -18,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from assess.analytics.derived import derived_fields
 from assess.assessment import filling
-from assess.errors import Conflict, ConflictDetail, Invalid, Locked, NotFound, Problem
+from assess.errors import Conflict, ConflictDetail, Forbidden, Invalid, Locked, NotFound, Problem
 from assess.forms import read_int, single, value_from_form
 from assess.questionnaire.compile import shipped_catalog, spec_for
+from assess.store import audit
 from assess.store.models import (
     EDITABLE,
     Answer,
@@ -31,8 +32,10 @@ from assess.store.models import (
     ScoreRecord,
     Status,
     StatusChange,
+    User,
     utcnow,
 )
+from assess.store.states import TRANSITIONS, Action
 from scoring import LINKS, NA, AnswerErrors, ScoreCard, Spec, score
 from scoring.answers import encode_value
 
@@ -561,10 +564,75 @@ def store_card(
     session.add(rec)
 
 
-def _set_status(
-    session: Session, a: Assessment, old: str, new: str, by: int | None, note: str = ""
-) -> None:
-    """Move the status, if it is still ``old`` and the row was not changed meanwhile."""
+#: What each action says when the assessment's status does not allow it.
+_REFUSED: dict[Action, tuple[str, str, str]] = {
+    Action.submit: (
+        "not_editable",
+        "评估已提交，答案已锁定；如需修改请先撤回",
+        "this assessment has been submitted and its answers are locked; withdraw it first",
+    ),
+    Action.withdraw: (
+        "not_withdrawable",
+        "只有已提交且尚未开始评审的评估可以撤回",
+        "only a submitted assessment whose review has not started can be withdrawn",
+    ),
+    Action.start_review: (
+        "not_reviewable",
+        "只有已提交或已重新提交的评估可以开始评审",
+        "only a submitted or resubmitted assessment can be taken into review",
+    ),
+    Action.return_: (
+        "not_in_review",
+        "只有评审中的评估可以退回企业",
+        "only an assessment under review can be returned to the enterprise",
+    ),
+    Action.resubmit: (
+        "not_returned",
+        "只有被退回的评估可以重新提交",
+        "only an assessment returned for action can be resubmitted",
+    ),
+    Action.certify: (
+        "not_in_review",
+        "只有评审中的评估可以认定",
+        "only an assessment under review can be certified",
+    ),
+    Action.reject: (
+        "not_in_review",
+        "只有评审中的评估可以不予认定",
+        "only an assessment under review can be refused certification",
+    ),
+}
+
+
+def transition(
+    session: Session,
+    a: Assessment,
+    action: Action,
+    by_user: int | None,
+    *,
+    reason: str = "",
+    records: Mapping[str, Any] | None = None,
+) -> Status:
+    """Take ``action`` on the assessment, as the state machine (assess.store.states) allows:
+    refused with Locked if its status does not, Forbidden if the user's role may not. The
+    status moves only if it is still what was read and the row was not changed meanwhile; the
+    change is kept in the status history and the audit trail, with ``records`` (the facts the
+    transition table names) and the reason. ``by_user`` None is the system itself."""
+    t = TRANSITIONS[action]
+    old = Status(a.status)
+    if old not in t.sources:
+        raise Locked(Problem(*_REFUSED[action]))
+    actor = session.get(User, by_user) if by_user is not None else None
+    if actor is not None and actor.role not in t.roles:
+        raise Forbidden(
+            Problem(
+                "role",
+                "您的角色无权进行此操作",
+                "your role may not take this action",
+            )
+        )
+    if t.reason_required and not reason.strip():
+        raise Invalid(Problem("reason", "请填写理由", "give the reason", "reason"))
     result = session.execute(
         sa.update(Assessment)
         .where(
@@ -572,7 +640,7 @@ def _set_status(
             col(Assessment.status) == old,
             col(Assessment.version) == a.version,
         )
-        .values(status=new, version=a.version + 1, updated_at=utcnow())
+        .values(status=t.target, version=a.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -584,7 +652,19 @@ def _set_status(
             )
         )
     session.refresh(a)
-    _history(session, a, old, new, by, note)
+    note = "withdrawn" if action is Action.withdraw else action.value
+    _history(session, a, old, t.target, by_user, note)
+    audit.record(
+        session,
+        f"assessment.{action.value}",
+        "assessment",
+        a.id,
+        actor=actor,
+        before={"status": old},
+        after={"status": t.target, **(records or {})},
+        reason=reason,
+    )
+    return t.target
 
 
 def missing_required(spec: Spec, card: ScoreCard) -> list[dict[str, str]]:
@@ -661,7 +741,9 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
         )
     if problems:
         raise Invalid(problems, missing=missing_required(spec, card) + reasons)
-    _set_status(session, a, Status.draft, Status.submitted, by_user)
+    transition(
+        session, a, Action.submit, by_user, records={"pledge": True, "overall": card.overall}
+    )
     a.submitted_at = utcnow()
     a.pledged_by = by_user
     session.add(a)
@@ -672,15 +754,7 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
 
 def withdraw(session: Session, a: Assessment, *, by_user: int | None) -> None:
     """Take a submitted assessment back to draft, until a review has started."""
-    if not Status(a.status).withdrawable:
-        raise Locked(
-            Problem(
-                "not_withdrawable",
-                "只有已提交且尚未开始评审的评估可以撤回",
-                "only a submitted assessment whose review has not started can be withdrawn",
-            )
-        )
-    _set_status(session, a, Status.submitted, Status.draft, by_user, note="withdrawn")
+    transition(session, a, Action.withdraw, by_user)
     a.submitted_at = None
     session.add(a)
     session.flush()

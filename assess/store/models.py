@@ -14,12 +14,21 @@ Scope, in one place:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+# The status rules' one home; imported here so that every table module speaks of them.
+from assess.store.states import (  # noqa: F401
+    EDITABLE,
+    REPORTED,
+    CertificateStatus,
+    Role,
+    Status,
+)
 
 # Constraint names that are the same on every database, so migrations can refer to them.
 SQLModel.metadata.naming_convention = {
@@ -38,47 +47,6 @@ def utcnow() -> datetime:
 
 def _time(**kw: Any) -> Any:
     return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
-
-
-class Role(StrEnum):
-    enterprise = "enterprise"
-    certifier = "certifier"
-    cluster_manager = "cluster_manager"
-    admin = "admin"
-
-
-class Status(StrEnum):
-    """Where an assessment is in its life. The review states arrive with certification.
-
-    What each status allows is said here once (the rules below), and every module and template
-    asks these rather than comparing status names.
-    """
-
-    draft = "draft"
-    submitted = "submitted"
-
-    @property
-    def editable(self) -> bool:
-        """Whether its answers may still change."""
-        return self in EDITABLE
-
-    @property
-    def reported(self) -> bool:
-        """Whether its stored ScoreCard counts: in reports, among peers, in member lists."""
-        return self in REPORTED
-
-    @property
-    def withdrawable(self) -> bool:
-        """Whether its enterprise may take it back to a draft."""
-        return self in WITHDRAWABLE
-
-
-#: The statuses whose answers may change.
-EDITABLE = frozenset({Status.draft})
-#: The statuses whose stored ScoreCard is the assessment's result.
-REPORTED = frozenset({Status.submitted})
-#: The statuses an enterprise may withdraw from (until a review starts).
-WITHDRAWABLE = frozenset({Status.submitted})
 
 
 class StaffBand(StrEnum):
@@ -122,10 +90,15 @@ class Park(SQLModel, table=True):
 
 
 class CertificationBody(SQLModel, table=True):
+    """A certification body (评定机构). Its ``code`` begins the numbers of its certificates."""
+
     __tablename__ = "certification_body"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
+    name_en: str = Field(default="", max_length=200)
+    code: str = Field(max_length=10, unique=True)  # A–Z and 0–9
+    is_active: bool = Field(default=True)  # an inactive body takes no new assessments
     created_at: datetime = _time()
 
 
@@ -323,3 +296,160 @@ class DemonstrationDecision(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     by_user: int | None = Field(default=None, foreign_key="app_user.id")
     at: datetime = _time()
+
+
+class ConflictKind(StrEnum):
+    """Why a certifier may not review a firm."""
+
+    own_firm = "own_firm"  # works, or worked, for it
+    consulting = "consulting"  # advised it on the matters assessed
+    financial = "financial"  # holds shares or another financial interest
+    family = "family"  # a close relative works there in a senior post
+    other = "other"
+
+
+class Conflict(SQLModel, table=True):
+    """A declared conflict of interest between a certifier and an enterprise (administrators
+    manage them). While it stands, the certifier is never assigned to, and never reviews, that
+    enterprise."""
+
+    __tablename__ = "conflict_of_interest"
+    __table_args__ = (sa.UniqueConstraint("certifier_id", "enterprise_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    certifier_id: int = Field(foreign_key="app_user.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    kind: str = Field(max_length=20)
+    note: str = Field(default="", max_length=500)
+    declared_by: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = _time()
+
+
+class Review(SQLModel, table=True):
+    """The certification of one assessment: the body the enterprise chose (or an administrator
+    assigned), the certifier the body assigned, and where the review stands.
+
+    ``round`` counts the reviews: 1 for the first, one more after each resubmission.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("assessment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id")
+    body_id: int = Field(foreign_key="certification_body.id", index=True)
+    certifier_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    requested_by: int | None = Field(default=None, foreign_key="app_user.id")
+    requested_at: datetime = _time()
+    due_on: date
+    round: int = Field(default=1)
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    reason: str = Field(default="", max_length=2000)  # of a rejection
+    version: int = Field(default=1)  # raised on every change, for optimistic concurrency
+
+
+class Decision(StrEnum):
+    """A certifier's decision on one answer."""
+
+    accepted = "accepted"
+    adjusted = "adjusted"  # a new value, with a reason; the enterprise's answer is kept
+    evidence = "evidence"  # evidence requested, with a note
+
+
+class ReviewItem(SQLModel, table=True):
+    """The decision in force on one answer of a review. Earlier decisions are in the audit
+    trail; ``answer_version`` is the version of the answer decided on, so a decision on an
+    answer the enterprise changed since is seen to be stale."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (sa.UniqueConstraint("review_id", "question"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    question: str = Field(max_length=120)
+    decision: str = Field(max_length=20)
+    value: Any = Field(default=None, sa_type=sa.JSON, nullable=True)  # the adjusted value
+    reason: str = Field(default="", max_length=2000)  # the adjustment's reason or the request
+    answer_version: int = 0  # 0: the question had no stored answer
+    round: int = 1
+    by_user: int | None = Field(default=None, foreign_key="app_user.id")
+    at: datetime = _time()
+    version: int = Field(default=1)
+
+
+class ReviewRound(SQLModel, table=True):
+    """One return to the enterprise: what it was asked to act on, and its answers as they
+    stood, so that the next round shows what changed."""
+
+    __tablename__ = "review_round"
+    __table_args__ = (sa.UniqueConstraint("review_id", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    round: int
+    note: str = Field(default="", max_length=2000)
+    items: Any = Field(sa_type=sa.JSON)  # [{question, decision, reason}]
+    answers: Any = Field(sa_type=sa.JSON)  # {question: [value, comment, version]}
+    returned_by: int | None = Field(default=None, foreign_key="app_user.id")
+    returned_at: datetime = _time()
+    resubmitted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Evidence(SQLModel, table=True):
+    """One evidence file uploaded for one answer. The bytes are kept once per content hash in
+    the evidence store (``assess.certification.evidence``); a new upload adds a row and never
+    replaces an older one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    question: str = Field(max_length=120)
+    sha256: str = Field(max_length=64)
+    size: int
+    media_type: str = Field(max_length=100)  # as sniffed from the content
+    filename: str = Field(max_length=200)  # cleaned, for display and the download's name
+    uploaded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime = _time()
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate issued on a certified assessment. ``status`` stores valid, suspended or
+    revoked; whether it has expired is read from ``expires_on`` (assess.store.states)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, unique=True)
+    assessment_id: int = Field(foreign_key="assessment.id", unique=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    body_id: int = Field(foreign_key="certification_body.id", index=True)
+    certifier_id: int | None = Field(default=None, foreign_key="app_user.id")
+    year: int
+    stage: str = Field(max_length=20)
+    overall: float
+    issued_on: date
+    expires_on: date
+    surveillance_months: int  # the interval of surveillance audits when it was issued
+    status: str = Field(default=CertificateStatus.valid, max_length=20)
+    status_reason: str = Field(default="", max_length=2000)
+    status_changed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    version: int = Field(default=1)
+
+
+class AuditEvent(SQLModel, table=True):
+    """The audit trail: append-only (the database refuses UPDATE and DELETE on it) and
+    hash-chained: each row carries the hash of the row before and the hash of its own canonical
+    content with that one (assess.store.audit)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_subject", "subject_type", "subject_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(index=True)
+    actor_id: int | None = Field(default=None, index=True)  # no foreign key: history outlives
+    actor: str = Field(default="", max_length=64)  # the username then ("" for the system)
+    action: str = Field(max_length=60, index=True)
+    subject_type: str = Field(max_length=40)
+    subject_id: str = Field(default="", max_length=40)
+    before: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
+    after: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
+    reason: str = Field(default="", max_length=2000)
+    prev_hash: str = Field(max_length=64, unique=True)  # unique: the chain never forks
+    hash: str = Field(max_length=64, unique=True)

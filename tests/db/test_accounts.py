@@ -76,7 +76,7 @@ def world(session: Session) -> World:
         cluster_id=a.id,
         staff_band="20_299",
     )
-    body = CertificationBody(name="某评定机构")
+    body = CertificationBody(name="某评定机构", code="MP")
     session.add_all([ent, body])
     session.commit()
     assert ent.id is not None and body.id is not None

@@ -117,7 +117,7 @@ def test_a_role_and_its_scope_change_under_the_rules_of_creation(engine, caplog)
     with Session(engine) as s:
         ent = factories.enterprise(s)
         clusters = factories.region(s)
-        body = CertificationBody(name="审核机构甲")
+        body = CertificationBody(name="审核机构甲", code="SJ")
         s.add(body)
         s.flush()
         _user(s, "boss", role="admin")

@@ -25,7 +25,7 @@ def test_upgrade_twice_is_harmless_and_reports_the_head(empty_db_url):
     db.upgrade(empty_db_url)
     engine = db.make_engine(empty_db_url)
     try:
-        assert db.current_revision(engine) == "0003"
+        assert db.current_revision(engine) == "0004"
         names = set(sa.inspect(engine).get_table_names())
         assert {"enterprise", "app_user", "assessment", "answer", "score_record"} <= names
     finally:

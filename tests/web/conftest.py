@@ -40,7 +40,7 @@ def build_world(engine: sa.Engine) -> World:
     with Session(engine, expire_on_commit=False) as s:
         ent_a = factories.enterprise(s, "petrochemicals", "fine_chem", name="甲化工有限公司")
         ent_b = factories.enterprise(s, "auto", "auto", name="乙汽车零部件有限公司")
-        body = CertificationBody(name="测试评定机构")
+        body = CertificationBody(name="测试评定机构", code="TB")
         s.add(body)
         s.flush()
         clusters = factories.region(s)

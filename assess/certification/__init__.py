@@ -1,0 +1,1 @@
+"""Certification: reviews answer by answer, evidence files, certificates."""
