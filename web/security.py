@@ -9,12 +9,14 @@ anyone signs in.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assess.certification.evidence import mb_text
 from assess.errors import Forbidden, Problem
 from web.deps import NotSignedIn
 
@@ -101,21 +103,39 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, before anything reads them."""
+    """Refuses request bodies over ``limit`` bytes with 413, before anything reads them.
 
-    def __init__(self, app: ASGIApp, limit: int = 1_000_000) -> None:
+    An evidence upload is the one exception: its body may hold a file of up to the settings'
+    ``evidence_max_bytes`` (or ``upload_limit`` when given) plus the form around it, and its
+    refusal states that limit.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int = 1_000_000, upload_limit: int | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit
+
+    def _limit_of(self, scope: Scope) -> tuple[int, str]:
+        """The most bytes this request's body may have, and the message past it."""
+        if scope.get("method") == "POST" and _UPLOAD_PATH.fullmatch(scope.get("path", "")):
+            settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+            max_bytes = self.upload_limit or getattr(settings, "evidence_max_bytes", None)
+            if max_bytes:
+                return max_bytes + UPLOAD_OVERHEAD, _file_too_large(max_bytes)
+        return self.limit, _TOO_LARGE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, refusal = self._limit_of(scope)
         headers = dict(scope.get("headers", []))
         htmx = headers.get(b"hx-request") == b"true"
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            await _too_large(send, htmx)
+        if length.isdigit() and int(length) > limit:
+            await _too_large(send, htmx, refusal)
             return
         seen = 0
 
@@ -124,14 +144,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, counted, send)
         except BodyTooLarge:
-            await _too_large(send, htmx)
+            await _too_large(send, htmx, refusal)
 
 
 class BodyTooLarge(Exception):
@@ -139,20 +159,32 @@ class BodyTooLarge(Exception):
 
 
 _TOO_LARGE = "提交的内容过大（上限 1 MB）/ The request is too large (the limit is 1 MB)."
+#: The evidence upload's path (assess.certification.evidence; web.routes.evidence).
+_UPLOAD_PATH = re.compile(r"/assessments/[^/]+/answers/[^/]+/evidence")
+#: Room for the multipart form around an uploaded file: boundaries, part headers, CSRF field.
+UPLOAD_OVERHEAD = 64 * 1024
 
 
-async def _too_large(send: Send, htmx: bool) -> None:
+def _file_too_large(max_bytes: int) -> str:
+    mb = mb_text(max_bytes)
+    return (
+        f"文件过大：证明材料每个文件不超过 {mb} MB / "
+        f"The file is too large: each evidence file may be at most {mb} MB."
+    )
+
+
+async def _too_large(send: Send, htmx: bool, message: str = _TOO_LARGE) -> None:
     """413 before the app sees the request. For htmx, a message for the page's flash area
     (a question's status line must stay in place, marked "not saved" by the page)."""
     if htmx:
         body = (
-            f'<div class="problems" role="alert"><ul><li data-code="too_large">{_TOO_LARGE}'
+            f'<div class="problems" role="alert"><ul><li data-code="too_large">{message}'
             "</li></ul></div>"
         ).encode()
         kind = b"text/html; charset=utf-8"
         extra = [(b"hx-retarget", b"#flash"), (b"hx-reswap", b"innerHTML")]
     else:
-        body, kind, extra = _TOO_LARGE.encode(), b"text/plain; charset=utf-8", []
+        body, kind, extra = message.encode(), b"text/plain; charset=utf-8", []
     await send(
         {
             "type": "http.response.start",
