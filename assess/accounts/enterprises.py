@@ -14,7 +14,8 @@ from assess.accounts import uscc
 from assess.errors import Conflict, ConflictDetail, Invalid, NotFound, Problem
 from assess.forms import int_outside
 from assess.questionnaire.compile import shipped_catalog
-from assess.store.models import Cluster, Enterprise, Park, StaffBand, utcnow
+from assess.store import audit
+from assess.store.models import Cluster, Enterprise, Park, StaffBand, User, utcnow
 
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
 ADMIN_FIELDS = ("name", "uscc", "sector", "cluster_id", "park_id", "staff_band", *CONTACT_FIELDS)
@@ -107,8 +108,10 @@ def _problems(session: Session, data: dict[str, Any], current: Enterprise | None
     return out
 
 
-def create_enterprise(session: Session, **data: Any) -> Enterprise:
-    """Register an enterprise; every problem is reported at once and nothing is written."""
+def create_enterprise(session: Session, *, by: User | None = None, **data: Any) -> Enterprise:
+    """Register an enterprise; every problem is reported at once and nothing is written. The new
+    enterprise goes to the audit trail as registered ``by`` that administrator (None: the
+    system)."""
     unknown = set(data) - set(ADMIN_FIELDS)
     if unknown:
         raise ValueError(f"unknown enterprise fields: {sorted(unknown)}")
@@ -122,6 +125,8 @@ def create_enterprise(session: Session, **data: Any) -> Enterprise:
     ent = Enterprise(**{k: v for k, v in data.items() if v is not None})
     session.add(ent)
     session.flush()
+    after = {k: getattr(ent, k) for k in ADMIN_FIELDS}
+    audit.record(session, "enterprise.create", "enterprise", ent.id, actor=by, after=after)
     return ent
 
 
@@ -140,11 +145,13 @@ def update_enterprise(
     changes: dict[str, Any],
     *,
     contact_only: bool,
+    by: User | None = None,
 ) -> Enterprise:
     """Apply edits made on a form that showed ``base_version``.
 
     An enterprise user may change the contact fields only (``contact_only``); an administrator
-    any field. A stale version is refused with the stored values, never overwritten.
+    any field. A stale version is refused with the stored values, never overwritten. The fields
+    that changed go to the audit trail, before and after, as changed ``by`` that user.
     """
     allowed = CONTACT_FIELDS if contact_only else ADMIN_FIELDS
     extra = set(changes) - set(allowed)
@@ -170,12 +177,18 @@ def update_enterprise(
         raise Invalid(problems)
     if "uscc" in changes:
         changes = {**changes, "uscc": uscc.normalise(changes["uscc"])}
+    was = {k: getattr(ent, k) for k in changes}
     for k, v in changes.items():
         setattr(ent, k, v.strip() if isinstance(v, str) else v)
     ent.version += 1
     ent.updated_at = utcnow()
     session.add(ent)
     session.flush()
+    old, new = audit.changes(was, {k: getattr(ent, k) for k in changes})
+    if new:
+        audit.record(
+            session, "enterprise.update", "enterprise", ent.id, actor=by, before=old, after=new
+        )
     return ent
 
 

@@ -42,6 +42,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from assess.errors import Conflict, ConflictDetail, Invalid, Problem
+from assess.store import audit
 from assess.store.models import (
     CertificationBody,
     Cluster,
@@ -202,12 +203,14 @@ def create_user(
     locale: str = "zh_CN",
     must_change_password: bool = False,
     hasher: PasswordHasher | None = None,
+    by: User | None = None,
 ) -> User:
     """Add a user after checking name, role, scope and password; AccountError lists all faults.
 
     ``must_change_password`` is for a password someone else chose (an administrator's form):
     the user must then replace it at first sign-in. The operator's ``assess users create`` and
-    the demo's published accounts leave it off.
+    the demo's published accounts leave it off. The new account goes to the audit trail as
+    made ``by`` that administrator (None: the operator or the system).
     """
     clusters = sorted(set(cluster_ids))
     problems = _username_problems(session, username)
@@ -254,7 +257,31 @@ def create_user(
     for cluster_id in clusters:
         session.add(UserCluster(user_id=user.id, cluster_id=cluster_id))
     session.flush()
+    after = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "locale": user.locale,
+        "must_change_password": user.must_change_password,
+        **_scope_view(session, user),
+    }
+    audit.record(session, "user.create", "user", user.id, actor=by, after=after)
     return user
+
+
+def _scope_view(session: Session, user: User) -> dict[str, object]:
+    """An account's role and scope as plain data, for the audit trail."""
+    clusters = session.exec(
+        select(UserCluster.cluster_id)
+        .where(UserCluster.user_id == user.id)
+        .order_by(col(UserCluster.cluster_id))
+    ).all()
+    return {
+        "role": user.role,
+        "enterprise_id": user.enterprise_id,
+        "cert_body_id": user.cert_body_id,
+        "cluster_ids": list(clusters),
+        "is_active": user.is_active,
+    }
 
 
 def change_password(
@@ -334,22 +361,36 @@ def reset_password(
     *,
     now: datetime | None = None,
     hasher: PasswordHasher | None = None,
+    by: User | None = None,
 ) -> None:
     """An administrator sets a user's password (policy applies) and lifts the account's lock.
 
     The user's sessions all end, and the user must choose a password of their own at the next
-    sign-in (require_password_change).
+    sign-in (require_password_change). The audit trail records that the password was reset
+    ``by`` whom, never the password or its hash.
     """
     problems = check_password_policy(new, user.username)
     if problems:
         raise AccountError(problems)
-    _set_password(session, user, hash_password(new, hasher=hasher), _utc_now(now))
+    now = _utc_now(now)
+    pending = user.must_change_password
+    _set_password(session, user, hash_password(new, hasher=hasher), now)
     require_password_change(session, user)
     end_sessions(session, user)
     row = session.get(SignInFailure, _account_key(user.username))
+    end = _aware(row.locked_until) if row is not None else None
     if row is not None:
         session.delete(row)
     session.flush()
+    audit.record(
+        session,
+        "user.password_reset",
+        "user",
+        user.id,
+        actor=by,
+        before={"must_change_password": pending, "locked": end is not None and end > now},
+        after={"must_change_password": True, "locked": False},
+    )
 
 
 def require_password_change(session: Session, user: User) -> None:
@@ -363,8 +404,9 @@ def require_password_change(session: Session, user: User) -> None:
     session.flush()
 
 
-def set_active(session: Session, user: User, active: bool) -> None:
-    """An administrator enables or disables a user; the last active admin cannot be disabled."""
+def set_active(session: Session, user: User, active: bool, *, by: User | None = None) -> None:
+    """An administrator (``by``) enables or disables a user; the last active admin cannot be
+    disabled. A real change goes to the audit trail."""
     if not active and user.is_active and user.role == Role.admin:
         others = session.exec(
             select(sa.func.count())
@@ -381,11 +423,22 @@ def set_active(session: Session, user: User, active: bool) -> None:
                     )
                 ]
             )
+    was = user.is_active
     user.is_active = active
     session.add(user)
     if not active:
         end_sessions(session, user)
     session.flush()
+    if was != active:
+        audit.record(
+            session,
+            "user.activate" if active else "user.deactivate",
+            "user",
+            user.id,
+            actor=by,
+            before={"is_active": was},
+            after={"is_active": active},
+        )
 
 
 def _set_password(session: Session, user: User, password_hash: str, now: datetime) -> None:
@@ -920,7 +973,8 @@ def change_role_and_scope(
 
     ``seen_stamp`` is the scope_stamp the form was shown with: a stale one raises Conflict. The
     last active administrator keeps the role. AccountError lists every other fault at once.
-    The change, and ``by`` whom, goes to the ``assess.audit`` log (there is no audit table yet).
+    The change, and ``by`` whom, goes to the audit trail (the fields that changed, before and
+    after) and to the ``assess.audit`` log.
     """
     # Lock the row (PostgreSQL; a SQLite writer holds the whole database) so that the stamp
     # compared is the one overwritten.
@@ -931,6 +985,7 @@ def change_role_and_scope(
         .execution_options(populate_existing=True)
     ).one()
     now = scope_stamp(session, locked)
+    before = _scope_view(session, locked)
     if seen_stamp != now:
         raise Conflict(
             Problem(
@@ -975,3 +1030,6 @@ def change_role_and_scope(
         now,
         scope_stamp(session, locked),
     )
+    old, new = audit.changes(before, _scope_view(session, locked))
+    if new:
+        audit.record(session, "user.scope", "user", locked.id, actor=by, before=old, after=new)

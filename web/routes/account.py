@@ -128,7 +128,7 @@ def my_enterprise_submit(
         "contact_email": contact_email,
     }
     try:
-        update_enterprise(db, ent, version, dict(typed), contact_only=True)
+        update_enterprise(db, ent, version, dict(typed), contact_only=True, by=user)
         db.commit()
     except (Conflict, Invalid) as exc:
         db.rollback()

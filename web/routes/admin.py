@@ -166,7 +166,7 @@ def enterprise_create(
 ) -> Response:
     typed = _typed(fields)
     try:
-        ent = create_enterprise(db, **typed)
+        ent = create_enterprise(db, by=user, **typed)
         db.commit()
     except Invalid as exc:
         db.rollback()
@@ -204,7 +204,7 @@ def enterprise_update(
     ent = get_enterprise(db, enterprise_id)
     typed = _typed(fields)
     try:
-        update_enterprise(db, ent, version, dict(typed), contact_only=False)
+        update_enterprise(db, ent, version, dict(typed), contact_only=False, by=user)
         db.commit()
     except (Conflict, Invalid) as exc:
         db.rollback()
@@ -404,6 +404,7 @@ def user_create(
             cert_body_id=body_id,
             cluster_ids=clusters,
             must_change_password=True,  # the administrator knows it: its user must replace it
+            by=user,
         )
         db.commit()
     except AccountError as exc:
@@ -526,7 +527,7 @@ def user_active(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     target = _user(db, user_id)
-    return _change_user(request, db, lambda: set_active(db, target, active))
+    return _change_user(request, db, lambda: set_active(db, target, active, by=user))
 
 
 @router.post("/users/{user_id}/password", name="admin_user_password")
@@ -538,4 +539,4 @@ def user_password(
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     target = _user(db, user_id)
-    return _change_user(request, db, lambda: reset_password(db, target, password))
+    return _change_user(request, db, lambda: reset_password(db, target, password, by=user))
