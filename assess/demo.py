@@ -80,16 +80,25 @@ from sqlmodel import Session, col, select
 from assess.accounts.uscc import ALPHABET, make
 from assess.accounts.users import create_user
 from assess.assessment.lifecycle import score_fields
+from assess.certification.certificates import add_months
+from assess.certification.numbers import SERIAL_DIGITS, new_number
 from assess.questionnaire.compile import shipped_catalog, spec_for
 from assess.questionnaire.region import load_region
 from assess.questionnaire.schema import Ratio
+from assess.settings import CHINA_TIME, Settings
+from assess.store import audit
 from assess.store.models import (
     Answer,
     Assessment,
+    Certificate,
+    CertificateStatus,
     CertificationBody,
     Cluster,
+    Decision,
     Enterprise,
     Park,
+    Review,
+    ReviewItem,
     Role,
     ScoreRecord,
     StaffBand,
@@ -1124,6 +1133,8 @@ def _insert(session: Session, rows: _Rows, clusters: dict[str, int], parks: dict
         if done is not None:  # a draft keeps no score: it is scored when submitted
             records.append({"assessment_id": a, "kind": "self", "computed_at": done, **fields})
     conn.execute(sa.insert(_table(StatusChange)), changes)
+    # The same history in the audit trail, chained by the same code as every service's events.
+    audit.append(conn, [_status_event(c) for c in changes])
     conn.execute(sa.insert(_table(Answer)), answer_rows)
     conn.execute(sa.insert(_table(ScoreRecord)), records)
 
@@ -1289,6 +1300,285 @@ def _change(a: int, old: str | None, new: str, at: datetime) -> dict[str, Any]:
     }
 
 
+#: The audit action of each status change the loader writes (the status it leads to).
+_ACTION_TO = {
+    Status.draft: "assessment.start",
+    Status.submitted: "assessment.submit",
+    Status.under_review: "assessment.start_review",
+    Status.certified: "assessment.certify",
+}
+
+
+def _status_event(change: dict[str, Any], actor: User | None = None, **after: Any) -> audit.Event:
+    return audit.Event(
+        _ACTION_TO[Status(change["to_status"])],
+        "assessment",
+        change["assessment_id"],
+        before=None if change["from_status"] is None else {"status": change["from_status"]},
+        after={"status": change["to_status"], **after},
+        at=change["at"],
+        **audit.by(actor),
+    )
+
+
+# --- certification history ------------------------------------------------------------------
+
+#: The second certification body of the demo, with a certifier of its own.
+SECOND_BODY = (
+    "长春两化融合评定所（演示）",
+    "Changchun integration certification office (demo)",
+    "CCPD",
+)
+#: The share of each past year's submissions that were certified.
+_CERTIFIED_SHARE = 0.16
+#: The share of last year's submissions certified lately (their certificates still valid).
+_RECENT_SHARE = 0.06
+#: Last year's submissions waiting in each body's review queue.
+_QUEUE = {"JLPD": 9, "CCPD": 3}
+_REVOKED_REASON = "监督审核发现企业生产管控系统已停用，不再符合认定条件（演示数据）。"
+_ADJUST_REASON = "提供的证明材料显示该系统仅在部分车间试运行，按“局部应用”核定（演示数据）。"
+
+
+def _certify_history(
+    session: Session, firms: list[_Firm], demo_firm: str, seed: int, now: datetime
+) -> None:
+    """Past years' certifications with their certificates (expired by now, one revoked), some
+    of last year's certified lately (valid), and each body's queue of last year's submissions,
+    the first of them a firm the screening flags. The demo firm's own 2019 assessment was
+    certified with one answer adjusted. Written as the services would have, with the times of
+    then, and into the audit trail through the same chain."""
+    rng = np.random.default_rng([seed, 14])
+    bodies = {b.code: b for b in session.exec(select(CertificationBody))}
+    certifiers = {
+        u.cert_body_id: u for u in session.exec(select(User).where(User.role == Role.certifier))
+    }
+    index = {f.uscc: f for f in firms}
+    rows = session.exec(
+        select(Assessment, Enterprise.uscc)
+        .join(Enterprise, col(Enterprise.id) == col(Assessment.enterprise_id))
+        .where(
+            col(Enterprise.uscc).in_(list(index)),
+            Assessment.status == Status.submitted,
+            col(Assessment.id).not_in(select(Review.assessment_id)),
+        )
+        .order_by(col(Assessment.id))
+    ).all()
+    if not rows:
+        return  # made before, or nothing submitted
+    settings = Settings()
+    conn = session.connection()
+    events: list[audit.Event] = []
+    changes: list[dict[str, Any]] = []
+    main, second = bodies["JLPD"], bodies["CCPD"]
+    recent = [r for r in rows if r[0].year == LAST_YEAR and not index[r[1]].planted]
+    flagged = [r for r in rows if r[0].year == LAST_YEAR and index[r[1]].planted]
+    queue_rows = flagged[:1] + [r for r in recent if r[1] != demo_firm]
+    queued: dict[str, list[tuple[Assessment, str]]] = {"JLPD": [], "CCPD": []}
+    for a, uscc in queue_rows:
+        code = "JLPD" if len(queued["JLPD"]) < _QUEUE["JLPD"] else "CCPD"
+        if len(queued[code]) >= _QUEUE[code]:
+            break
+        queued[code].append((a, uscc))
+    waiting = {a.id for q in queued.values() for a, _ in q}
+    certified: list[tuple[Assessment, str, datetime]] = []
+    for a, uscc in rows:
+        if a.id in waiting or a.submitted_at is None:
+            continue
+        if a.year < LAST_YEAR and (
+            (uscc == demo_firm and a.year == LAST_YEAR - 1) or rng.random() < _CERTIFIED_SHARE
+        ):
+            decided = _aware(a.submitted_at) + timedelta(days=float(rng.uniform(25, 80)))
+            certified.append((a, uscc, decided))
+        elif a.year == LAST_YEAR and uscc != demo_firm and rng.random() < _RECENT_SHARE:
+            decided = now - timedelta(days=float(rng.uniform(20, 300)))
+            certified.append((a, uscc, decided))
+    revoked_one = next(
+        (c for c in certified if c[0].year == LAST_YEAR - 1 and c[1] != demo_firm), None
+    )
+    record = _table(ScoreRecord)
+    for a, uscc, decided in certified:
+        body = second if rng.random() < 0.2 else main
+        certifier = certifiers[body.id]
+        asked = _aware(a.submitted_at or decided) + timedelta(days=float(rng.uniform(1, 6)))
+        started = asked + (decided - asked) * 0.3
+        review = Review(
+            assessment_id=a.id or 0,
+            body_id=body.id or 0,
+            certifier_id=certifier.id,
+            requested_at=asked,
+            due_on=(asked + timedelta(days=settings.review_days)).date(),
+            started_at=started,
+            decided_at=decided,
+            version=3,
+        )
+        session.add(review)
+        session.flush()
+        events.append(
+            audit.Event("review.request", "assessment", a.id, after={"body": body.code}, at=asked)
+        )
+        own = (
+            conn.execute(
+                sa.select(record).where(record.c.assessment_id == a.id, record.c.kind == "self")
+            )
+            .mappings()
+            .one()
+        )
+        fields = {k: v for k, v in own.items() if k not in ("id", "assessment_id", "kind")}
+        if uscc == demo_firm:
+            fields = _adjusted(session, a, review, certifier, started, events) or fields
+        conn.execute(
+            sa.insert(record),
+            [{**fields, "assessment_id": a.id, "kind": "certified", "computed_at": decided}],
+        )
+        for old, new, at in (
+            (Status.submitted, Status.under_review, started),
+            (Status.under_review, Status.certified, decided),
+        ):
+            change = _change(a.id or 0, old, new, at)
+            change["by_user"] = certifier.id
+            changes.append(change)
+            events.append(_status_event(change, certifier))
+        conn.execute(
+            sa.update(_table(Assessment))
+            .where(_table(Assessment).c.id == a.id)
+            .values(status=Status.certified, version=a.version + 2, updated_at=decided)
+        )
+        issued = decided.astimezone(CHINA_TIME).date()
+        expires = add_months(issued, settings.certificate_validity_months) - timedelta(days=1)
+        number = new_number(
+            body.code,
+            issued.year,
+            lambda: "".join(str(d) for d in rng.integers(0, 10, SERIAL_DIGITS)),
+        )
+        cert = Certificate(
+            number=number,
+            assessment_id=a.id or 0,
+            enterprise_id=a.enterprise_id,
+            body_id=body.id or 0,
+            certifier_id=certifier.id,
+            year=a.year,
+            stage=str(fields["stage"]),
+            overall=float(fields["overall"]),
+            issued_on=issued,
+            expires_on=expires,
+            surveillance_months=settings.surveillance_months,
+        )
+        if revoked_one is not None and a.id == revoked_one[0].id:
+            cert.status = CertificateStatus.revoked
+            cert.status_reason = _REVOKED_REASON
+            cert.status_changed_at = decided + timedelta(days=200)
+        session.add(cert)
+        session.flush()
+        events.append(
+            audit.Event(
+                "certificate.issue",
+                "certificate",
+                cert.id,
+                after={"number": number, "assessment_id": a.id, "expires_on": expires},
+                at=decided,
+                **audit.by(certifier),
+            )
+        )
+        if cert.status == CertificateStatus.revoked:
+            events.append(
+                audit.Event(
+                    "certificate.revoke",
+                    "certificate",
+                    cert.id,
+                    before={"status": CertificateStatus.valid},
+                    after={"status": CertificateStatus.revoked},
+                    reason=_REVOKED_REASON,
+                    at=cert.status_changed_at,
+                    **audit.by(certifier),
+                )
+            )
+    # The queues: asked lately; the main body's first three given to its demo certifier.
+    for code, items in queued.items():
+        body = bodies[code]
+        for n, (a, _) in enumerate(items):
+            late = code == "JLPD" and n == len(items) - 1  # one past its due date
+            asked = now - timedelta(days=float(rng.uniform(35, 45) if late else rng.uniform(1, 24)))
+            mine = code == "JLPD" and n < 3
+            session.add(
+                Review(
+                    assessment_id=a.id or 0,
+                    body_id=body.id or 0,
+                    certifier_id=certifiers[body.id].id if mine else None,
+                    requested_at=asked,
+                    due_on=(asked + timedelta(days=settings.review_days)).date(),
+                )
+            )
+            events.append(
+                audit.Event("review.request", "assessment", a.id, after={"body": code}, at=asked)
+            )
+    session.flush()
+    if changes:
+        conn.execute(sa.insert(_table(StatusChange)), changes)
+    audit.append(conn, sorted(events, key=lambda e: e.at or now))
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+#: The demo firm's answer its certifier adjusted: the production control system, one level down.
+_ADJUSTED_QUESTION = "core.prod.control_system"
+
+
+def _adjusted(
+    session: Session,
+    a: Assessment,
+    review: Review,
+    certifier: User,
+    at: datetime,
+    events: list[audit.Event],
+) -> dict[str, Any] | None:
+    """The demo firm's certified score fields with one answer adjusted (None if that question
+    does not apply to it), and the decision kept as the certifier made it."""
+    spec = spec_for(a.questionnaire, a.questionnaire_version, a.year)
+    values = dict(
+        session.exec(
+            select(Answer.question, Answer.value).where(Answer.assessment_id == a.id)
+        ).all()
+    )
+    q = spec.questions[spec.index[_ADJUSTED_QUESTION]] if _ADJUSTED_QUESTION in spec.index else None
+    own = values.get(_ADJUSTED_QUESTION)
+    if q is None or not isinstance(own, str) or own not in q.options or q.options.index(own) == 0:
+        return None
+    lower = q.options[q.options.index(own) - 1]
+    session.add(
+        ReviewItem(
+            review_id=review.id or 0,
+            question=_ADJUSTED_QUESTION,
+            decision=Decision.adjusted,
+            value=lower,
+            reason=_ADJUST_REASON,
+            answer_version=1,
+            by_user=certifier.id,
+            at=at,
+        )
+    )
+    events.append(
+        audit.Event(
+            "review.decide",
+            "assessment",
+            a.id,
+            after={
+                "question": _ADJUSTED_QUESTION,
+                "decision": "adjusted",
+                "value": lower,
+                "answer": own,
+            },
+            reason=_ADJUST_REASON,
+            at=at,
+            **audit.by(certifier),
+        )
+    )
+    reviewed = {**values, _ADJUSTED_QUESTION: lower}
+    reviewed = {k: v for k, v in reviewed.items() if v is not None}
+    return score_fields(score(spec, reviewed), a.year, reviewed)
+
+
 # --- accounts --------------------------------------------------------------------------------
 
 
@@ -1304,14 +1594,22 @@ def _ensure_accounts(session: Session, demo_firm: Enterprise, managed: list[Clus
     if body is None:
         body = CertificationBody(
             name=CERTIFICATION_BODY,
-            name_en="Jilin Integration Assessment Centre (demo)",
+            name_en=_BODY_EN,
             code="JLPD",
         )
         session.add(body)
         session.flush()
+    second = session.exec(
+        select(CertificationBody).where(CertificationBody.code == SECOND_BODY[2])
+    ).first()
+    if second is None:
+        second = CertificationBody(name=SECOND_BODY[0], name_en=SECOND_BODY[1], code=SECOND_BODY[2])
+        session.add(second)
+        session.flush()
     wanted: list[tuple[str, Role, str, dict[str, Any]]] = [
         ("demo-enterprise", Role.enterprise, "演示企业填报人", {"enterprise_id": demo_firm.id}),
         ("demo-certifier", Role.certifier, "演示评定人员", {"cert_body_id": body.id}),
+        ("demo-certifier2", Role.certifier, "演示评定人员（长春）", {"cert_body_id": second.id}),
         (
             "demo-cluster",
             Role.cluster_manager,
@@ -1344,7 +1642,7 @@ def _describe(session: Session, user: User) -> DemoAccount:
     elif user.role == Role.certifier and user.cert_body_id is not None:
         body = session.get(CertificationBody, user.cert_body_id)
         zh = body.name if body else ""
-        en = _BODY_EN if zh == CERTIFICATION_BODY else zh
+        en = body.name_en if body and body.name_en else zh
     elif user.role == Role.cluster_manager:
         rows = session.exec(
             select(Cluster)
@@ -1394,7 +1692,18 @@ def build_demo(
     _ensure_accounts(session, demo_firm, [clusters[c] for c in _MANAGED_CLUSTERS])
     session.flush()
     accounts = []
-    for name in ("demo-enterprise", "demo-certifier", "demo-cluster", "demo-admin"):
+    if missing:  # certification history only with a population of its own
+        # Dated from the start of today, so that a demo made twice in a day is made the same.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        _certify_history(session, missing, firms[0].uscc, seed, today)
+    session.flush()
+    for name in (
+        "demo-enterprise",
+        "demo-certifier",
+        "demo-certifier2",
+        "demo-cluster",
+        "demo-admin",
+    ):
         user = _user(session, name)
         if user is not None:
             accounts.append(_describe(session, user))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from datetime import timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The time zone every time is shown in (China Standard Time, UTC+8); times are stored in UTC.
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")
+
+
+def china_today() -> date:
+    """Today's date in China: the date reviews fall due and certificates are issued on."""
+    return datetime.now(CHINA_TIME).date()
+
 
 #: The key earlier versions signed sessions with when none was set. It is published, so it is
 #: refused wherever a key is given explicitly in production.

@@ -31,14 +31,18 @@ from web.deps import PasswordChangeRequired
 from web.routes import (
     account,
     admin,
+    admin_certification,
     assessments,
     auth,
+    certificates,
     cluster,
     cluster_report,
     demonstration,
+    evidence,
     exports,
     home,
     report,
+    review,
 )
 from web.security import BodyLimit, SecurityHeaders, check_csrf
 from web.sessions import SessionMiddleware
@@ -198,7 +202,7 @@ def create_app(settings: Settings | None = None, *, engine: sa.Engine | None = N
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # cluster_report before demonstration: /cluster/report before /cluster/{code}/...
     routers = [auth, home, account, assessments, report, admin, cluster, cluster_report]
-    routers += [demonstration, exports]
+    routers += [demonstration, exports, review, evidence, certificates, admin_certification]
     for module in routers:
         app.include_router(module.router)
 

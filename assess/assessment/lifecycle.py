@@ -183,6 +183,15 @@ def start_assessment(
     session.add(a)
     session.flush()
     _history(session, a, None, Status.draft, by_user)
+    actor = session.get(User, by_user) if by_user is not None else None
+    audit.record(
+        session,
+        "assessment.start",
+        "assessment",
+        a.id,
+        actor=actor,
+        after={"status": Status.draft, "year": year, "version": version},
+    )
     if copy_last_year:
         _copy_previous(session, a, spec, by_user)
     session.flush()

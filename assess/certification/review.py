@@ -29,11 +29,17 @@ from assess.assessment.lifecycle import (
     stored_values,
     transition,
 )
+from assess.assessment.lifecycle import (
+    submit as lifecycle_submit,
+)
+from assess.certification.certificates import issue
 from assess.errors import Conflict, ConflictDetail, Forbidden, Invalid, Locked, NotFound, Problem
 from assess.forms import read_int, single, value_from_form
+from assess.settings import Settings
 from assess.store import audit
 from assess.store.models import (
     Assessment,
+    Certificate,
     CertificationBody,
     Decision,
     Evidence,
@@ -128,6 +134,24 @@ def request_certification(
         after={"body": body.code, "due_on": review.due_on},
     )
     return review
+
+
+def submit_assessment(
+    session: Session,
+    a: Assessment,
+    user: User,
+    *,
+    pledge: bool,
+    body_id: int | None,
+    review_days: int,
+    today: date,
+) -> ScoreCard:
+    """The enterprise submits its assessment and, if it chose a body, asks it to certify the
+    submission, in one step (one transaction: if the body is refused, nothing is submitted)."""
+    card = lifecycle_submit(session, a, pledge=pledge, by_user=user.id)
+    if body_id is not None:
+        request_certification(session, a, body_id, user, review_days=review_days, today=today)
+    return card
 
 
 def assignment_problem(session: Session, review: Review, certifier: User | None) -> Problem | None:
@@ -376,6 +400,7 @@ def decide_from_form(
 ) -> ReviewItem:
     """``decide`` as the review page sends it: ``decision``, ``reason``, ``version`` and, for an
     adjustment, the question's value fields (as on the filling page)."""
+    _require_reviewer(session, a, review, user)
     spec = spec_of(a)
     if question not in spec.index:
         raise NotFound(_problem("unknown_question", "问卷中没有该题", "no such question", question))
@@ -667,3 +692,21 @@ def reject(session: Session, a: Assessment, review: Review, user: User, reason: 
     review.version += 1
     session.add(review)
     session.flush()
+
+
+def certify_and_issue(
+    session: Session, a: Assessment, review: Review, user: User, settings: Settings, today: date
+) -> Certificate:
+    """Certify the assessment and issue its certificate, in one transaction: the certificate's
+    number is recorded with the certification in the audit trail."""
+    done = certify(session, a, review, user)
+    cert = issue(session, a, review, done.card.overall, done.card.stage, user, settings, today)
+    audit.record(
+        session,
+        "assessment.certificate",
+        "assessment",
+        a.id,
+        actor=user,
+        after={"certificate": cert.number, "expires_on": cert.expires_on},
+    )
+    return cert

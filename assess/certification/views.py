@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -21,8 +21,10 @@ from assess.analytics.screen import Reason, ranked
 from assess.assessment import filling
 from assess.assessment.lifecycle import answers_of, spec_of, stored_values
 from assess.assessment.reports import Names, names_of
+from assess.certification.evidence import EvidenceFile, evidence_of, may_upload
 from assess.certification.review import (
     Change,
+    active_bodies,
     assignment_problem,
     certify_problems,
     changes_since_return,
@@ -36,11 +38,11 @@ from assess.questionnaire.schema import QuestionBase
 from assess.store.models import (
     Answer,
     Assessment,
+    Certificate,
     CertificationBody,
     Cluster,
     Decision,
     Enterprise,
-    Evidence,
     Review,
     ReviewItem,
     ReviewRound,
@@ -78,7 +80,7 @@ class QueueRow:
 
 @dataclass(frozen=True)
 class QueueView:
-    body: CertificationBody | None
+    body: str  # the certifier's body ("" for an administrator, who sees every body's)
     rows: list[QueueRow]
     show: str  # "open" | "mine" | "done"
     counts: dict[str, int]
@@ -154,20 +156,10 @@ def queue_view(session: Session, user: User, today: date, show: str = "open") ->
         )
     out.sort(key=lambda x: (-(x.priority or 0.0), x.due_on, x.assessment))
     body = session.get(CertificationBody, user.cert_body_id) if user.cert_body_id else None
-    return QueueView(body, out, show, counts)
+    return QueueView(body.name if body else "", out, show, counts)
 
 
 # --- The workspace ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceFile:
-    id: int
-    filename: str
-    size: int
-    media_type: str
-    uploaded_at: datetime
-    new: bool  # uploaded after the latest return
 
 
 @dataclass(frozen=True)
@@ -181,10 +173,12 @@ class ItemView:
     comment: str
     last_year: Pair | None
     files: list[EvidenceFile]
+    new_files: set[int]  # the ids of files uploaded after the latest return
     item: ReviewItem | None
     adjusted: Pair | None
     stale: bool
     change: Change | None
+    before: Pair | None  # the answer before the latest return, when the enterprise changed it
     state: filling.AnswerState  # the enterprise's answer, to prefill an adjustment's fields
 
 
@@ -216,29 +210,7 @@ class WorkspaceView:
     reasons: list[Reason] = field(default_factory=list)
 
 
-def _files(
-    session: Session, a: Assessment, since: datetime | None
-) -> dict[str, list[EvidenceFile]]:
-    out: dict[str, list[EvidenceFile]] = {}
-    q = select(Evidence).where(Evidence.assessment_id == a.id).order_by(col(Evidence.id).desc())
-    for e in session.exec(q):
-        at = e.uploaded_at
-        out.setdefault(e.question, []).append(
-            EvidenceFile(
-                e.id or 0,
-                e.filename,
-                e.size,
-                e.media_type,
-                at,
-                since is not None and _aware(at) > _aware(since),
-            )
-        )
-    return out
-
-
 def _aware(t: datetime) -> datetime:
-    from datetime import UTC
-
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -272,7 +244,14 @@ def workspace_view(session: Session, a: Assessment, review: Review, user: User) 
     rnd = latest_round(session, review)
     changes = changes_since_return(session, a, review) if a.status != Status.returned else []
     changed = {c.question: c for c in changes}
-    files = _files(session, a, rnd.returned_at if rnd else None)
+    files = evidence_of(session, a)
+    since = _aware(rnd.returned_at) if rnd else None
+    new = {
+        f.id
+        for fs in files.values()
+        for f in fs
+        if since is not None and _aware(f.uploaded_at) > since
+    }
     last = _last_year(session, a)
     sections = []
     for s in q.sections:
@@ -291,6 +270,7 @@ def workspace_view(session: Session, a: Assessment, review: Review, user: User) 
                     comment=row.comment if row else "",
                     last_year=_pair(x, last[x.id]) if x.id in last else None,
                     files=files.get(x.id, []),
+                    new_files=new,
                     item=item,
                     adjusted=(
                         _pair(x, item.value)
@@ -299,6 +279,11 @@ def workspace_view(session: Session, a: Assessment, review: Review, user: User) 
                     ),
                     stale=x.id in stale,
                     change=changed.get(x.id),
+                    before=(
+                        _pair(x, changed[x.id].before)
+                        if x.id in changed and changed[x.id].value_changed
+                        else None
+                    ),
                     state=filling.state_of(row),
                 )
             )
@@ -475,3 +460,56 @@ def certified_view(session: Session, a: Assessment) -> CertifiedView | None:
 def may_act(user: User, a: Assessment, action: Action) -> bool:
     """Whether the page should offer ``action`` to this user (the services check again)."""
     return action in actions_for(a.status, user.role)
+
+
+@dataclass(frozen=True)
+class FillExtras:
+    """What certification adds to the filling page: each answer's evidence files, whether the
+    user may add some, and (once returned) what the certifier asks."""
+
+    evidence: dict[str, list[EvidenceFile]]
+    can_upload: bool
+    asked: ToActOn | None
+    asked_by_question: dict[str, ActItem]
+
+
+def fill_extras(session: Session, a: Assessment, user: User) -> FillExtras:
+    """The filling page's certification parts (the page itself is assess.assessment.fillview)."""
+    asked = to_act_on(session, a)
+    return FillExtras(
+        evidence=evidence_of(session, a),
+        can_upload=may_upload(user, a),
+        asked=asked,
+        asked_by_question={i.qid: i for i in asked.items} if asked else {},
+    )
+
+
+@dataclass(frozen=True)
+class ReportPanel:
+    """The report's certification part: the results side by side (once asked), the form to ask
+    a body (a submitted assessment not yet sent), and the certificate's link."""
+
+    side: CertifiedView | None
+    bodies: list[CertificationBody]
+    certificate_id: int | None
+    certificate_number: str
+
+
+def report_panel(session: Session, a: Assessment, user: User) -> ReportPanel:
+    """What the report shows of certification to ``user``."""
+    side = certified_view(session, a)
+    may_ask = (
+        side is None
+        and a.status == Status.submitted
+        and (
+            user.role == Role.admin
+            or (user.role == Role.enterprise and user.enterprise_id == a.enterprise_id)
+        )
+    )
+    cert = session.exec(select(Certificate).where(Certificate.assessment_id == a.id)).first()
+    return ReportPanel(
+        side=side,
+        bodies=active_bodies(session) if may_ask else [],
+        certificate_id=cert.id if cert else None,
+        certificate_number=cert.number if cert else "",
+    )

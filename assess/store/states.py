@@ -136,7 +136,7 @@ TRANSITIONS: dict[Action, Transition] = {
             {S.under_review},
             S.certified,
             {Role.certifier},
-            ("overall", "stage", "adjusted", "certificate"),
+            ("overall", "stage", "adjusted"),
         ),
         _t(
             Action.reject,

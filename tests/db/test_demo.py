@@ -28,6 +28,7 @@ from assess.store import db
 from assess.store.models import (
     Answer,
     Assessment,
+    Certificate,
     CertificationBody,
     Cluster,
     Enterprise,
@@ -171,6 +172,7 @@ def _assessments(s: Session) -> list[_Assessed]:
         .join(Enterprise, col(Enterprise.id) == col(Assessment.enterprise_id))
         .join(Cluster, col(Cluster.id) == col(Enterprise.cluster_id))
         .join(ScoreRecord, col(ScoreRecord.assessment_id) == col(Assessment.id))
+        .where(ScoreRecord.kind == "self")  # the firms' own scores (some are certified too)
     ).all()
     answers: dict[int, dict] = defaultdict(dict)
     for aid, qid, value in s.exec(select(Answer.assessment_id, Answer.question, Answer.value)):
@@ -344,7 +346,7 @@ def test_running_it_again_creates_nothing_and_reports_the_same_population(engine
     assert first.created and not again.created
     assert (again.enterprises, again.assessments) == (first.enterprises, first.assessments)
     assert again.accounts == first.accounts and again.adoption == first.adoption
-    assert before["User"] == 4 and before["Enterprise"] == SMALL
+    assert before["User"] == 5 and before["Enterprise"] == SMALL
 
 
 def test_a_larger_demo_adds_only_the_new_firms(engine):
@@ -380,6 +382,7 @@ def test_missing_demo_accounts_are_created_again_and_nothing_else(engine):
     assert [a.username for a in summary.accounts] == [
         "demo-enterprise",
         "demo-certifier",
+        "demo-certifier2",
         "demo-cluster",
         "demo-admin",
     ]
@@ -464,9 +467,23 @@ def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_create
                 )
                 drafts += 1
                 continue
-            assert (a.status, a.version) == (Status.submitted, 2)
             assert a.submitted_at is not None and a.created_at < a.submitted_at
-            assert history[a.id] == [(None, "draft", None), ("draft", "submitted", None)]
+            assert history[a.id][:2] == [(None, "draft", None), ("draft", "submitted", None)]
+            if a.status == Status.certified:
+                # Certified by a certifier of a demo body: its review, certified score and
+                # certificate are there.
+                assert a.version == 4 and [h[1] for h in history[a.id][2:]] == [
+                    "under_review",
+                    "certified",
+                ]
+                assert s.exec(select(Certificate).where(Certificate.assessment_id == a.id)).one()
+                kinds = s.exec(
+                    select(ScoreRecord.kind).where(ScoreRecord.assessment_id == a.id)
+                ).all()
+                assert sorted(kinds) == ["certified", "self"]
+            else:
+                assert (a.status, a.version) == (Status.submitted, 2)
+                assert len(history[a.id]) == 2
             encode_answers(spec, answers)  # raises on any invalid answer
             card = svc.card_of(s, a)
             assert card.missing_required == [] and card.stage != "undetermined"
@@ -480,7 +497,13 @@ def test_every_assessment_is_submitted_complete_and_pinned_like_a_service_create
 def test_each_demo_account_signs_in_with_the_demo_password_and_sees_its_scope(engine):
     summary = _build(engine, enterprises=SMALL)
     by_name = {a.username: a for a in summary.accounts}
-    assert sorted(by_name) == ["demo-admin", "demo-certifier", "demo-cluster", "demo-enterprise"]
+    assert sorted(by_name) == [
+        "demo-admin",
+        "demo-certifier",
+        "demo-certifier2",
+        "demo-cluster",
+        "demo-enterprise",
+    ]
     with Session(engine) as s:
         for account in summary.accounts:
             assert account.password == DEMO_PASSWORD
@@ -584,3 +607,56 @@ def test_the_demo_plants_a_few_anomalies_for_the_screening_to_find(engine):
         assert expected[kind] in found[code], (kind, found[code])
     assert len(flagged) < 0.35 * len(uscc)  # the screen picks out a minority
     assert set(_PLANTED.values()) == set(expected)
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_the_demo_certification_history_queues_and_audit_trail(engine):
+    """Past years certified with certificates (expired by now, one revoked), some of the last
+    year certified lately (valid); each body's queue of last year's submissions, a flagged one
+    first; the demo firm's certification with an adjusted answer; the whole history in one
+    audit chain that verifies."""
+    from datetime import date
+
+    from assess.certification.views import queue_view
+    from assess.store import audit
+    from assess.store.models import CertificateStatus, Review, ReviewItem
+    from assess.store.states import certificate_status
+
+    _build(engine, enterprises=100)
+    today = date.today()
+    with Session(engine) as s:
+        certs = s.exec(select(Certificate)).all()
+        status = [certificate_status(c.status, c.expires_on, today) for c in certs]
+        assert status.count(CertificateStatus.revoked) == 1
+        assert CertificateStatus.expired in status and CertificateStatus.valid in status
+        assert {c.year for c in certs} >= {2015, 2019, LAST_YEAR}
+        users = {u.username: u for u in s.exec(select(User))}
+        firm = users["demo-enterprise"].enterprise_id
+        adjusted = s.exec(
+            select(ReviewItem, Assessment)
+            .join(Review, col(Review.id) == col(ReviewItem.review_id))
+            .join(Assessment, col(Assessment.id) == col(Review.assessment_id))
+            .where(Assessment.enterprise_id == firm)
+        ).all()
+        assert adjusted and all(i.reason and i.decision == "adjusted" for i, _ in adjusted)
+        recs = {
+            r.kind: r.overall
+            for r in s.exec(
+                select(ScoreRecord).where(ScoreRecord.assessment_id == adjusted[0][1].id)
+            )
+        }
+        assert recs["certified"] < recs["self"]  # the adjustment lowered the certified level
+
+        mine = queue_view(s, users["demo-certifier"], today)
+        assert mine.rows and all(r.year == LAST_YEAR for r in mine.rows)
+        assert mine.rows[0].reasons  # the screening's flagged submission comes first
+        assert mine.counts["mine"] == 3 and any(r.overdue for r in mine.rows)
+        other = queue_view(s, users["demo-certifier2"], today)
+        assert other.rows and not {r.assessment for r in other.rows} & {
+            r.assessment for r in mine.rows
+        }
+        verdict = audit.verify(s)
+        assert (
+            verdict.ok
+            and verdict.rows > s.exec(select(func.count()).select_from(StatusChange)).one()
+        )

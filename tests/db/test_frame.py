@@ -60,6 +60,12 @@ def test_the_frame_counts_submitted_scores_and_prefers_the_certified_one(populat
             .join(Assessment, col(Assessment.id) == ScoreRecord.assessment_id)
             .where(col(Assessment.status).in_(COUNTED), ScoreRecord.kind == "self")
         ).one()
+        certified_count = s.exec(
+            select(sa.func.count())
+            .select_from(ScoreRecord)
+            .join(Assessment, col(Assessment.id) == ScoreRecord.assessment_id)
+            .where(col(Assessment.status).in_(COUNTED), ScoreRecord.kind == "certified")
+        ).one()
         preferred = read_frame(s)
         self_only = read_frame(s, Scope(kind="self"))
         certified_only = read_frame(s, Scope(kind="certified"))
@@ -70,7 +76,10 @@ def test_the_frame_counts_submitted_scores_and_prefers_the_certified_one(populat
     row = preferred[preferred["assessment"] == certified_id].iloc[0]
     assert row["kind"] == "certified" and row["overall"] == 99.0
     assert self_only.loc[self_only["assessment"] == certified_id, "overall"].iloc[0] == own_overall
-    assert list(certified_only["assessment"]) == [certified_id]
+    # Certified only: the demo's own certifications and this one, nothing self-assessed.
+    assert certified_id in set(certified_only["assessment"])
+    assert (certified_only["kind"] == "certified").all()
+    assert len(certified_only) == certified_count
     # Rows come by enterprise and year.
     keys = list(zip(preferred["enterprise"], preferred["year"], strict=True))
     assert keys == sorted(keys)

@@ -19,13 +19,13 @@ from assess.store import audit
 from assess.store.models import (
     AuditEvent,
     CertificationBody,
-    Conflict as ConflictRow,
     Decision,
     ScoreKind,
     ScoreRecord,
     Status,
     User,
 )
+from assess.store.models import Conflict as ConflictRow
 from tests.conftest import ROOT
 from tests.db import factories
 from tests.web.conftest import FAST
@@ -60,7 +60,7 @@ def _world(s: Session):
 
 def test_the_whole_loop_ends_in_a_locked_certified_score(engine):
     with Session(engine, expire_on_commit=False) as s:
-        ent, body, _, u, a = _world(s)
+        _, body, _, u, a = _world(s)
         review = rv.request_certification(s, a, body.id, u["firm"], review_days=30, today=TODAY)
         assert review.due_on == date(2021, 3, 31)
         rv.assign(s, review, u["cert"].id, u["colleague"])
@@ -197,7 +197,7 @@ def test_the_whole_loop_ends_in_a_locked_certified_score(engine):
 
 def test_a_declared_conflict_refuses_the_assignment_and_hides_the_firm(engine):
     with Session(engine, expire_on_commit=False) as s:
-        ent, body, other, u, a = _world(s)
+        ent, body, _, u, a = _world(s)
         review = rv.request_certification(s, a, body.id, u["firm"], review_days=30, today=TODAY)
         s.add(ConflictRow(certifier_id=u["cert"].id, enterprise_id=ent.id, kind="consulting"))
         s.flush()

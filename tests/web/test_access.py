@@ -9,19 +9,42 @@ redirect to sign in (pages) or 401 (actions).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
+from assess.accounts.users import create_user
+from assess.assessment.lifecycle import start_assessment
+from assess.certification.certificates import issue
+from assess.certification.evidence import store
+from assess.settings import Settings
 from assess.store import db
-from tests.web.conftest import World, build_world, csrf_of, make_client, sign_in
+from assess.store.models import (
+    Certificate,
+    CertificationBody,
+    Decision,
+    Evidence,
+    Review,
+    ReviewItem,
+    Status,
+    User,
+)
+from tests.web.conftest import FAST, PASSWORD, World, build_world, csrf_of, make_client, sign_in
 
 ROLES = ["anonymous", "enterprise", "certifier", "cluster_manager", "admin"]
 PCT = "core.rd.digital_share"
 
 # (method, path, form data, {role: status}, {role: status for the foreign object} or None)
-# Paths use {a} for an assessment id, {e} for an enterprise id, {u} for a user id.
+# Paths use {a} for an assessment id, {e} for an enterprise id, {u} for a user id; for
+# certification (see certification_world): {r} an assessment under review (own: reviewed by
+# the certifier's body and assigned to it; foreign: by another body), {c} a certificate (own:
+# issued by the certifier's body; foreign: by another), {n} a certificate number (foreign: the
+# own one with a wrong check character), {v} an evidence file of {r}, {b} a body, {k} a conflict.
 E, C, M, AD, AN = "enterprise", "certifier", "cluster_manager", "admin", "anonymous"
 
 
@@ -30,7 +53,7 @@ def codes(default: int, **by_role: int) -> dict[str, int]:
 
 
 ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
-    ("GET", "/", {}, codes(303, certifier=200), None),
+    ("GET", "/", {}, codes(303), None),
     ("GET", "/assessments", {}, codes(403, enterprise=200, anonymous=303), None),
     ("POST", "/assessments", {"year": "2019"}, codes(403, enterprise=303, anonymous=401), None),
     (
@@ -311,6 +334,145 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
         codes(403, admin=422, anonymous=401),
         None,
     ),
+    # --- Certification -------------------------------------------------------------------
+    ("GET", "/review", {}, codes(403, certifier=200, admin=200, anonymous=303), None),
+    ("GET", "/review.json", {}, codes(403, certifier=200, admin=200, anonymous=401), None),
+    (
+        "GET",
+        "/review/{r}",
+        {},
+        codes(403, certifier=200, admin=200, anonymous=303),
+        codes(403, certifier=404, admin=200, anonymous=303),
+    ),
+    (
+        "POST",
+        "/review/{r}/assign",
+        {"certifier": "999999"},
+        codes(403, certifier=422, admin=422, anonymous=401),
+        codes(403, certifier=404, admin=422, anonymous=401),
+    ),
+    (
+        "POST",
+        "/review/{r}/start",
+        {},
+        codes(403, certifier=409, anonymous=401),
+        codes(403, certifier=404, anonymous=401),
+    ),
+    (
+        "POST",
+        f"/review/{{r}}/answers/{PCT}",
+        {"decision": "none"},
+        codes(403, certifier=422, anonymous=401),
+        codes(403, certifier=404, anonymous=401),
+    ),
+    (
+        "POST",
+        "/review/{r}/return",
+        {"note": ""},
+        codes(403, certifier=422, anonymous=401),
+        codes(403, certifier=404, anonymous=401),
+    ),
+    (
+        "POST",
+        "/review/{r}/certify",
+        {},
+        codes(403, certifier=422, anonymous=401),  # an evidence request is still open
+        codes(403, certifier=404, anonymous=401),
+    ),
+    (
+        "POST",
+        "/review/{r}/reject",
+        {"reason": ""},
+        codes(403, certifier=422, anonymous=401),
+        codes(403, certifier=404, anonymous=401),
+    ),
+    (
+        "POST",
+        "/assessments/{a}/certification",
+        {"body": "1"},
+        codes(409, certifier=404, cluster_manager=403, anonymous=401),
+        codes(404, admin=409, anonymous=401),
+    ),
+    (
+        "GET",
+        "/assessments/{a}/resubmit",
+        {},
+        codes(403, enterprise=409, certifier=404, anonymous=303),
+        codes(403, enterprise=404, certifier=404, cluster_manager=404, anonymous=303),
+    ),
+    (
+        "POST",
+        "/assessments/{a}/resubmit",
+        {},
+        codes(403, enterprise=404, certifier=404, anonymous=401),
+        codes(403, enterprise=404, certifier=404, cluster_manager=404, anonymous=401),
+    ),
+    (
+        "POST",
+        f"/assessments/{{a}}/answers/{PCT}/evidence",
+        {},
+        codes(403, enterprise=422, certifier=404, anonymous=401),
+        codes(404, admin=403, anonymous=401),
+    ),
+    (
+        "GET",
+        "/evidence/{v}",
+        {},
+        codes(404, enterprise=200, certifier=200, admin=200, anonymous=303),
+        codes(404, admin=200, anonymous=303),
+    ),
+    ("GET", "/certificates", {}, codes(200, anonymous=303), None),
+    ("GET", "/certificates.json", {}, codes(200, anonymous=401), None),
+    (
+        "GET",
+        "/certificates/{c}",
+        {},
+        codes(200, anonymous=303),
+        codes(404, admin=200, anonymous=303),
+    ),
+    (
+        "GET",
+        "/certificates/{c}.json",
+        {},
+        codes(200, anonymous=401),
+        codes(404, admin=200, anonymous=401),
+    ),
+    (
+        "POST",
+        "/certificates/{c}/status",
+        {"action": "suspend", "reason": "x", "version": "999"},
+        codes(403, certifier=409, admin=409, anonymous=401),
+        codes(404, admin=409, anonymous=401),
+    ),
+    ("GET", "/verify", {}, codes(200), None),
+    ("GET", "/verify/{n}", {}, codes(200), codes(404)),
+    ("GET", "/admin/bodies", {}, codes(403, admin=200, anonymous=303), None),
+    (
+        "POST",
+        "/admin/bodies",
+        {"name": "", "code": ""},
+        codes(403, admin=422, anonymous=401),
+        None,
+    ),
+    ("GET", "/admin/bodies/{b}", {}, codes(403, admin=200, anonymous=303), None),
+    (
+        "POST",
+        "/admin/bodies/{b}",
+        {"name": "测试评定机构", "code": "TB", "stamp": "stale"},
+        codes(403, admin=409, anonymous=401),
+        None,
+    ),
+    ("GET", "/admin/conflicts", {}, codes(403, admin=200, anonymous=303), None),
+    ("POST", "/admin/conflicts", {"kind": "other"}, codes(403, admin=422, anonymous=401), None),
+    (
+        "POST",
+        "/admin/conflicts/{k}/remove",
+        {},
+        codes(403, admin=404, anonymous=401),
+        None,
+    ),
+    ("GET", "/admin/audit", {}, codes(403, admin=200, anonymous=303), None),
+    ("GET", "/admin/audit.xlsx", {}, codes(403, admin=200, anonymous=303), None),
     ("GET", "/signin", {}, codes(200), None),
     ("GET", "/healthz", {}, codes(200), None),
     ("GET", "/favicon.ico", {}, codes(200), None),
@@ -319,15 +481,86 @@ ROUTES: list[tuple[str, str, dict, dict[str, int], dict[str, int] | None]] = [
 ]
 
 
+#: The certification objects of the setup, by placeholder and "own" / "foreign".
+CERT: dict[str, dict[str, Any]] = {}
+
+
+def certification_world(
+    engine: sa.Engine, world: World, data_dir: Path
+) -> dict[str, dict[str, Any]]:
+    """Enterprise A's objects with the certifier's body, B's with another body (and its own
+    certifier): 2017 assessments under review (each with an evidence file, A's with an open
+    evidence request), 2018 ones certified with a certificate."""
+    out: dict[str, dict[str, Any]] = {k: {} for k in "rcnvb"}
+    root = Settings(data_dir=data_dir).evidence_root
+    with Session(engine, expire_on_commit=False) as s:
+        body = s.exec(select(CertificationBody)).one()
+        other = CertificationBody(name="另一评定机构", code="LY")
+        s.add(other)
+        s.flush()
+        mine = s.exec(select(User).where(User.username == world.users["certifier"])).one()
+        theirs = create_user(
+            s,
+            username="other-certifier",
+            password=PASSWORD,
+            hasher=FAST,
+            role="certifier",
+            cert_body_id=other.id,
+        )
+        for which, ent, b, c in (
+            ("own", world.ent_a, body, mine),
+            ("foreign", world.ent_b, other, theirs),
+        ):
+            a = start_assessment(s, ent, 2017, by_user=None, version=1)
+            a.status = Status.under_review
+            review = Review(
+                assessment_id=a.id, body_id=b.id, certifier_id=c.id, due_on=date(2018, 3, 1)
+            )
+            s.add_all([a, review])
+            s.flush()
+            s.add(
+                ReviewItem(
+                    review_id=review.id, question=PCT, decision=Decision.evidence, reason="x"
+                )
+            )
+            data = f"%PDF-1.4 {which}\n%%EOF\n".encode()
+            ev = Evidence(
+                assessment_id=a.id,
+                question=PCT,
+                sha256=store(root, data),
+                size=len(data),
+                media_type="application/pdf",
+                filename=f"{which}.pdf",
+            )
+            s.add(ev)
+            done = start_assessment(s, ent, 2018, by_user=None, version=1)
+            done.status = Status.certified
+            r2 = Review(
+                assessment_id=done.id, body_id=b.id, certifier_id=c.id, due_on=date(2019, 3, 1)
+            )
+            s.add_all([done, r2])
+            s.flush()
+            cert = issue(s, done, r2, 70.0, "integration", c, Settings(), date(2026, 1, 5))
+            out["r"][which], out["c"][which], out["v"][which] = a.id, cert.id, ev.id
+            out["b"][which] = body.id
+        number = s.get(Certificate, out["c"]["own"]).number
+        out["n"] = {"own": number, "foreign": number[:-1] + ("A" if number[-1] != "A" else "B")}
+        out["k"] = {"own": 999999, "foreign": 999999}
+        s.commit()
+    return out
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> Iterator[tuple[World, dict[str, tuple[TestClient, str]]]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('access') / 'web.db'}"
+    folder = tmp_path_factory.mktemp("access")
+    url = f"sqlite:///{folder / 'web.db'}"
     db.upgrade(url)
     engine = db.make_engine(url)
     world = build_world(engine)
+    CERT.update(certification_world(engine, world, folder))
     clients: dict[str, tuple[TestClient, str]] = {}
     for role in ROLES:
-        c = make_client(engine)
+        c = make_client(engine, data_dir=folder)
         token = "" if role == AN else sign_in(c, world.users[role])
         clients[role] = (c, token)
     yield world, clients
@@ -365,6 +598,7 @@ def test_route_answers_each_role_with_the_right_status(
         a=(world.a_draft if own else world.b_draft).id,
         e=(world.ent_a if own else world.ent_b).id,
         u=2,  # enterprise B's user: enabling it again changes nothing
+        **{k: v[which] for k, v in CERT.items()},
     )
     headers = {"X-CSRF-Token": token} if method == "POST" else {}
     r = client.request(method, url, data=data or None, headers=headers)
@@ -391,6 +625,12 @@ def test_every_route_of_the_app_is_in_the_table(setup):
             p.replace("{a}", "{assessment_id}")
             .replace("{e}", "{enterprise_id}")
             .replace("{u}", "{user_id}")
+            .replace("{r}", "{assessment_id}")
+            .replace("{c}", "{certificate_id}")
+            .replace("{n}", "{number}")
+            .replace("{v}", "{evidence_id}")
+            .replace("{b}", "{body_id}")
+            .replace("{k}", "{conflict_id}")
             .replace(PCT, "{question}")
             .replace("/fine_chem/", "/{code}/")
             .replace("/auto/", "/{code}/")

@@ -78,7 +78,7 @@ def test_a_signed_in_user_gets_their_own_setting_whatever_the_browser_says(
         s.commit()
     client.headers.update({"Accept-Language": "zh-CN"})
     sign_in(client, world.users["certifier"])
-    assert _lang(client.get("/").text) == "en"
+    assert _lang(client.get("/review").text) == "en"
 
 
 def test_lists_are_joined_the_way_each_language_writes_them():

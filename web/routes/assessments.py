@@ -19,13 +19,16 @@ from assess.assessment.lifecycle import (
     save_from_form,
     spec_of,
     start_assessment,
-    submit,
     withdraw,
 )
 from assess.assessment.reports import names_of, years_of
+from assess.certification import review as rv
+from assess.certification.views import fill_extras
 from assess.errors import Conflict, Invalid, Locked, NotFound, Problem, ServiceError
+from assess.forms import read_int
 from assess.questionnaire.compile import shipped_catalog
 from assess.questionnaire.schema import QuestionBase
+from assess.settings import china_today
 from assess.store.models import Assessment, Enterprise
 from web import htmx, i18n
 from web.deps import (
@@ -102,7 +105,9 @@ def fill_page(
     section: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     a = readable_assessment(db, user, assessment_id)
-    return htmx.render(request, "fill.html", _page(fillview.fill_page(db, a, user, section)))
+    ctx = _page(fillview.fill_page(db, a, user, section))
+    ctx["cert"] = fill_extras(db, a, user)
+    return htmx.render(request, "fill.html", ctx)
 
 
 def _question_of(a: Assessment, question: str) -> QuestionBase:
@@ -181,6 +186,7 @@ def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str
         "problems": problems,
         "card": card,
         "names": names_of(a.questionnaire, a.questionnaire_version),
+        "bodies": rv.active_bodies(db),
     }
 
 
@@ -200,12 +206,25 @@ def submit_post(
     user: EnterpriseUser,
     db: SessionDep,
     pledge: Annotated[bool, Form()] = False,
+    body: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    """Submit, and ask the chosen certification body to certify (none: a self-assessment)."""
     a = fillable_assessment(db, user, assessment_id)
     try:
-        submit(db, a, pledge=pledge, by_user=user.id)
+        body_id = (
+            read_int(body, "body", "评定机构", "certification body", least=1) if body else None
+        )
+        rv.submit_assessment(
+            db,
+            a,
+            user,
+            pledge=pledge,
+            body_id=body_id,
+            review_days=request.app.state.settings.review_days,
+            today=china_today(),
+        )
         db.commit()
-    except (Invalid, Locked) as exc:
+    except (Invalid, Locked, NotFound) as exc:
         db.rollback()
         a = fillable_assessment(db, user, assessment_id)
         ctx = _submit_ctx(db, a, exc.problems)

@@ -24,7 +24,7 @@ def home(request: Request, user: UserDep, db: SessionDep) -> Response:
         return RedirectResponse(request.app.url_path_for("cluster_home"), status_code=303)
     if user.role == Role.admin:
         return RedirectResponse(request.app.url_path_for("admin_enterprises"), status_code=303)
-    return htmx.render(request, "certifier.html", {})
+    return RedirectResponse(request.app.url_path_for("review_queue"), status_code=303)
 
 
 @router.post("/lang", name="set_language")

@@ -30,7 +30,8 @@ from assess.assessment.reports import (
     what_if_of,
     years_of,
 )
-from assess.store.models import Assessment
+from assess.certification.views import report_panel
+from assess.store.models import Assessment, User
 from scoring import LINKS, ScoreCard
 from web import htmx, i18n, labels
 from web.deps import FormFields, SessionDep, UserDep, reads_only
@@ -68,7 +69,7 @@ def _chart_data(
     }
 
 
-def _report_ctx(db: Session, a: Assessment) -> dict[str, Any]:
+def _report_ctx(db: Session, a: Assessment, user: User) -> dict[str, Any]:
     card, live = card_for_report(db, a)
     names = names_of(a.questionnaire, a.questionnaire_version)
     peers = peers_of(db, a, card.overall)
@@ -99,6 +100,7 @@ def _report_ctx(db: Session, a: Assessment) -> dict[str, Any]:
         "moves": moves_of(WhatIf(card, card, {}, []), names),
         "problems": [],
         "changes": {},
+        "cert": report_panel(db, a, user),
     }
 
 
@@ -108,7 +110,7 @@ def report(
     request: Request, assessment_id: AssessmentId, user: UserDep, db: SessionDep
 ) -> Response:
     a = readable_assessment(db, user, assessment_id)
-    return htmx.render(request, "report.html", _report_ctx(db, a))
+    return htmx.render(request, "report.html", _report_ctx(db, a, user))
 
 
 @router.post("/assessments/{assessment_id}/what-if", name="what_if")
