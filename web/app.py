@@ -24,6 +24,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assess.errors import ServiceError
 from assess.settings import CHINA_TIME, Settings
+from assess.store import states
 from assess.store.db import make_engine, no_wait, reading
 from assess.store.models import Status
 from web import errors, i18n, labels
@@ -115,6 +116,7 @@ def _templates() -> Environment:
         is_en=i18n.is_en,
         status_label=labels.status,
         status_of=Status,
+        may=lambda action, status: states.can(states.Action(action), status),
         role_label=labels.role,
         staff_band_label=labels.staff_band,
         sector_label=labels.sector,

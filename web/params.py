@@ -49,6 +49,10 @@ def bounded(field: str, what_zh: str, what_en: str, least: int = 0) -> BeforeVal
 AssessmentId = Annotated[int, _an_id("评估", "assessment")]
 EnterpriseId = Annotated[int, _an_id("企业", "enterprise")]
 UserId = Annotated[int, _an_id("用户", "user")]
+BodyId = Annotated[int, _an_id("评定机构", "certification body")]
+ConflictId = Annotated[int, _an_id("利益冲突登记", "declared conflict")]
+CertificateId = Annotated[int, _an_id("证书", "certificate")]
+EvidenceId = Annotated[int, _an_id("证明材料", "evidence file")]
 
 #: The version a form was shown (optimistic concurrency), 0 for a new record.
 FormVersion = Annotated[int, Form(), bounded("version", "版本号", "version")]

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from assess.accounts.access import conflict_between
 from assess.errors import Conflict as Stale
 from assess.errors import ConflictDetail, Invalid, NotFound, Problem
 from assess.store import audit
@@ -342,7 +343,7 @@ def declare_conflict(
             )
         )
     if certifier is not None and enterprise is not None:
-        existing = _between(session, certifier.id, enterprise.id)
+        existing = conflict_between(session, certifier.id, enterprise.id or 0)
         if existing is not None:
             problems.append(_duplicate(certifier, enterprise, existing.kind))
     if problems:
@@ -375,15 +376,6 @@ def _duplicate(certifier: User, enterprise: Enterprise, kind: str) -> Problem:
         f"a conflict of interest between {certifier.username} and “{enterprise.name}” is "
         f"already declared ({en})",
     )
-
-
-def _between(
-    session: Session, certifier_id: int | None, enterprise_id: int | None
-) -> Conflict | None:
-    q = select(Conflict).where(
-        Conflict.certifier_id == certifier_id, Conflict.enterprise_id == enterprise_id
-    )
-    return session.exec(q).first()
 
 
 def get_conflict(session: Session, conflict_id: int) -> Conflict:
@@ -506,7 +498,7 @@ def why_not(
             f"{name}'s account is disabled",
             "certifier_id",
         )
-    conflict = _between(session, certifier.id, enterprise.id)
+    conflict = conflict_between(session, certifier.id, enterprise.id or 0)
     if conflict is not None:
         zh, en = _kind_words(conflict.kind)
         note_zh = f"：{conflict.note}" if conflict.note else ""

@@ -198,12 +198,17 @@ def start_assessment(
     return a
 
 
-def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | None) -> int:
-    prev = session.exec(
+def previous_assessment(session: Session, a: Assessment) -> Assessment | None:
+    """The firm's latest assessment before this one's year, if any."""
+    return session.exec(
         select(Assessment)
         .where(Assessment.enterprise_id == a.enterprise_id, Assessment.year < a.year)
         .order_by(col(Assessment.year).desc())
     ).first()
+
+
+def _copy_previous(session: Session, a: Assessment, spec: Spec, by_user: int | None) -> int:
+    prev = previous_assessment(session, a)
     if prev is None:
         return 0
     copied = 0
@@ -242,11 +247,7 @@ class VersionChange:
 
 def version_change(session: Session, a: Assessment) -> VersionChange | None:
     """How this assessment's questionnaire differs from the one of the firm's previous year."""
-    prev = session.exec(
-        select(Assessment)
-        .where(Assessment.enterprise_id == a.enterprise_id, Assessment.year < a.year)
-        .order_by(col(Assessment.year).desc())
-    ).first()
+    prev = previous_assessment(session, a)
     if prev is None or prev.questionnaire_version == a.questionnaire_version:
         return None
     old = {r.question: r.value for r in answers_of(session, prev).values()}
@@ -303,7 +304,27 @@ def card_of(session: Session, a: Assessment) -> ScoreCard:
     return score(spec_of(a), stored_values(session, a))
 
 
-def _not_editable() -> Locked:
+def _not_editable(status: str | None = None) -> Locked:
+    """Locked, saying why the answers cannot change in ``status`` (the submitted case when the
+    status is not known: the row changed under the request)."""
+    st = Status(status) if status else Status.submitted
+    if st.in_review:
+        return Locked(
+            Problem(
+                "not_editable",
+                "评估正在评定评审中，答案已锁定；评定人员退回后方可修改",
+                "this assessment is under certification review and its answers are locked until "
+                "the certifier returns it",
+            )
+        )
+    if st.final:
+        return Locked(
+            Problem(
+                "not_editable",
+                "评估的评定已结束，答案不能再修改",
+                "this assessment's certification has ended; its answers can no longer change",
+            )
+        )
     return Locked(
         Problem(
             "not_editable",
@@ -313,9 +334,9 @@ def _not_editable() -> Locked:
     )
 
 
-def _require_draft(a: Assessment) -> None:
+def _require_editable(a: Assessment) -> None:
     if not Status(a.status).editable:
-        raise _not_editable()
+        raise _not_editable(a.status)
 
 
 @dataclass(frozen=True)
@@ -362,7 +383,7 @@ def save_answer(
     draft" check is part of the assessment's UPDATE, made first, so a save and a submission
     cannot overlap (see submit).
     """
-    _require_draft(a)  # the page's own copy: refuse early without writing
+    _require_editable(a)  # the page's own copy: refuse early without writing
     spec = spec_of(a)
     value = check_value(spec, question, value)
     comment = comment or ""
@@ -714,7 +735,7 @@ def submit(session: Session, a: Assessment, *, pledge: bool, by_user: int | None
     # Lock the assessment row before reading the answers: a save holding it (see save_answer)
     # is waited for and then read; a save coming later finds the assessment submitted.
     session.refresh(a, with_for_update=True)
-    _require_draft(a)
+    _require_editable(a)
     spec = spec_of(a)
     values = stored_values(session, a)
     try:

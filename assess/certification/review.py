@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assess.accounts.access import conflict_between
+from assess.accounts.bodies import why_not
 from assess.assessment import filling
 from assess.assessment.lifecycle import (
     answers_of,
@@ -42,6 +43,7 @@ from assess.store.models import (
     Certificate,
     CertificationBody,
     Decision,
+    Enterprise,
     Evidence,
     Review,
     ReviewItem,
@@ -155,30 +157,13 @@ def submit_assessment(
 
 
 def assignment_problem(session: Session, review: Review, certifier: User | None) -> Problem | None:
-    """Why ``certifier`` may not be assigned to the review (None when they may)."""
+    """Why ``certifier`` may not be assigned to the review (None when they may): the rules of
+    assess.accounts.bodies.why_not, for the review's body and firm."""
     a = session.get(Assessment, review.assessment_id)
-    if certifier is None or certifier.role != Role.certifier:
-        return _problem("certifier", "没有这位评定人员", "no such certifier", "certifier")
-    if certifier.cert_body_id != review.body_id:
-        return _problem(
-            "other_body",
-            "该评定人员不属于受理此评估的机构",
-            "that certifier belongs to another body than the one asked to certify",
-            "certifier",
-        )
-    if not certifier.is_active:
-        return _problem(
-            "inactive", "该评定人员账号已停用", "that certifier's account is inactive", "certifier"
-        )
-    if a is not None and conflict_between(session, certifier.id, a.enterprise_id) is not None:
-        return _problem(
-            "conflict_of_interest",
-            "该评定人员已申报与此企业存在利益冲突，不能评审此评估",
-            "that certifier has declared a conflict of interest with this enterprise and cannot "
-            "review it",
-            "certifier",
-        )
-    return None
+    ent = session.get(Enterprise, a.enterprise_id) if a is not None else None
+    if ent is None:
+        return Problem("not_found", "评估不存在", "no such assessment")
+    return why_not(session, certifier, ent, review.body_id)
 
 
 def assign(session: Session, review: Review, certifier_id: int, by: User) -> Review:

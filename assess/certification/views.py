@@ -19,7 +19,12 @@ from sqlmodel import Session, col, select
 from assess.accounts.access import conflict_between, review_of
 from assess.analytics.screen import Reason, ranked
 from assess.assessment import filling
-from assess.assessment.lifecycle import answers_of, spec_of, stored_values
+from assess.assessment.lifecycle import (
+    answers_of,
+    previous_assessment,
+    spec_of,
+    stored_values,
+)
 from assess.assessment.reports import Names, names_of
 from assess.certification.evidence import EvidenceFile, evidence_of, may_upload
 from assess.certification.review import (
@@ -215,14 +220,8 @@ def _aware(t: datetime) -> datetime:
 
 
 def _last_year(session: Session, a: Assessment) -> dict[str, Any]:
-    prev = session.exec(
-        select(Assessment)
-        .where(Assessment.enterprise_id == a.enterprise_id, Assessment.year < a.year)
-        .order_by(col(Assessment.year).desc())
-    ).first()
-    if prev is None:
-        return {}
-    return stored_values(session, prev)
+    prev = previous_assessment(session, a)
+    return {} if prev is None else stored_values(session, prev)
 
 
 def _pair(q: QuestionBase, value: Any) -> Pair:

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from assess.settings import Settings
 from assess.store import db
 from assess.store.models import Answer
+from tests.databases import migrated
 from tests.web.conftest import PASSWORD, World, build_world
 from web import create_app
 
@@ -84,7 +85,7 @@ def serve(engine: sa.Engine, folder: Path) -> Iterator[str]:
 def live(tmp_path: Path) -> Iterator[Live]:
     """The app on a fresh SQLite file, served by uvicorn in a background thread."""
     url = f"sqlite:///{tmp_path / 'browser.db'}"
-    db.upgrade(url)
+    migrated(url)
     engine = db.make_engine(url)
     world = build_world(engine)
     with serve(engine, tmp_path) as base:

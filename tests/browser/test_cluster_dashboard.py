@@ -25,6 +25,7 @@ from sqlmodel import Session
 from assess.demo import DEMO_PASSWORD, build_demo
 from assess.store import db
 from tests.browser.conftest import serve
+from tests.databases import migrated
 
 CLUSTER = "eco_food"
 CLUSTER_NAME = "生态食品"
@@ -66,7 +67,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with its accounts, served by uvicorn in a background thread for the whole module."""
     folder = tmp_path_factory.mktemp("cluster-dashboard")
     url = f"sqlite:///{folder / 'demo.db'}"
-    db.upgrade(url)
+    migrated(url)
     engine = db.make_engine(url)
     with Session(engine) as s:
         build_demo(s, enterprises=240, processes=1)

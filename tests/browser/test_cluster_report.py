@@ -20,6 +20,7 @@ from assess.demo import DEMO_PASSWORD, build_demo
 from assess.store import db
 from assess.store.models import User
 from tests.browser.conftest import serve
+from tests.databases import migrated
 
 TITLE = "集群两化融合发展报告"
 FLOAT_TAIL = re.compile(r"\d+\.\d{3,}")
@@ -61,7 +62,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with one demonstration enterprise of the basic chemicals cluster confirmed."""
     folder = tmp_path_factory.mktemp("cluster-report")
     url = f"sqlite:///{folder / 'demo.db'}"
-    db.upgrade(url)
+    migrated(url)
     engine = db.make_engine(url)
     with Session(engine) as s:
         build_demo(s, enterprises=150, processes=1)

@@ -16,6 +16,7 @@ from assess.accounts.users import create_user
 from assess.assessment.lifecycle import start_assessment
 from assess.settings import Settings
 from assess.store.models import Assessment, CertificationBody, Enterprise
+from tests.databases import migrated
 from tests.db import factories
 from web import create_app
 
@@ -68,7 +69,7 @@ def sqlite_engine(tmp_path) -> Iterator[sa.Engine]:
     from assess.store import db
 
     url = f"sqlite:///{tmp_path / 'web.db'}"
-    db.upgrade(url)
+    migrated(url)
     eng = db.make_engine(url)
     yield eng
     eng.dispose()

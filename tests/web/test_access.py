@@ -34,6 +34,7 @@ from assess.store.models import (
     Status,
     User,
 )
+from tests.databases import migrated
 from tests.web.conftest import FAST, PASSWORD, World, build_world, csrf_of, make_client, sign_in
 
 ROLES = ["anonymous", "enterprise", "certifier", "cluster_manager", "admin"]
@@ -554,7 +555,7 @@ def certification_world(
 def setup(tmp_path_factory) -> Iterator[tuple[World, dict[str, tuple[TestClient, str]]]]:
     folder = tmp_path_factory.mktemp("access")
     url = f"sqlite:///{folder / 'web.db'}"
-    db.upgrade(url)
+    migrated(url)
     engine = db.make_engine(url)
     world = build_world(engine)
     CERT.update(certification_world(engine, world, folder))

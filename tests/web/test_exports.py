@@ -43,6 +43,7 @@ from assess.demo import build_demo
 from assess.settings import Settings
 from assess.store import db
 from assess.store.models import Assessment, Cluster, Enterprise, ScoreRecord, User
+from tests.databases import migrated
 from tests.web.conftest import FAST, PASSWORD, sign_in
 from web import create_app
 from web.routes import exports as export_routes
@@ -98,7 +99,7 @@ def _fail_a_check_in_every_score_of(s: Session, year: int) -> None:
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     """A migrated SQLite file with the demo population and a user per role we need."""
     url = f"sqlite:///{tmp_path_factory.mktemp('exports') / 'exports.db'}"
-    db.upgrade(url)
+    migrated(url)
     eng = db.make_engine(url)
     with Session(eng) as s:
         build_demo(s, enterprises=60, processes=1)

@@ -27,6 +27,7 @@ from assess.demo import build_demo
 from assess.settings import Settings
 from assess.store import db
 from assess.store.models import Assessment, Cluster, Enterprise
+from tests.databases import migrated
 from tests.web.conftest import FAST, PASSWORD, sign_in
 from web import create_app
 
@@ -58,7 +59,7 @@ ANALYTICS = ("/cluster", "/region", "/screening")
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     url = f"sqlite:///{tmp_path_factory.mktemp('privacy') / 'privacy.db'}"
-    db.upgrade(url)
+    migrated(url)
     eng = db.make_engine(url)
     with Session(eng) as s:
         build_demo(s, enterprises=60, processes=1)

@@ -47,25 +47,12 @@ from assess.store.models import (
 )
 from web import htmx, i18n
 from web.deps import AdminUser, FormFields, SessionDep, reads_only
+from web.flash import flash, take_flash
 from web.paging import page_number, page_of
 from web.params import EnterpriseId, FormVersion, QueryFlag, UserId
 
 router = APIRouter(prefix="/admin")
 Text = Annotated[str, Form(max_length=300)]
-#: The session key of a message shown once, on the page a redirect leads to.
-FLASH = "flash"
-
-
-def _flash(request: Request, zh: str, en: str) -> None:
-    request.session[FLASH] = {"zh": zh, "en": en}
-
-
-def _take_flash(request: Request) -> str:
-    """The message left for this page by the request that redirected here, once."""
-    message = request.session.pop(FLASH, None)
-    if not isinstance(message, dict):
-        return ""
-    return i18n.pick(str(message.get("zh", "")), str(message.get("en", "")))
 
 
 def _choices(db: Session) -> dict[str, Any]:
@@ -337,7 +324,7 @@ def users(
     request: Request, user: AdminUser, db: SessionDep, q: str = "", page: str = "1"
 ) -> Response:
     ctx = _users_ctx(request, db, [], dict(_USER_FORM), q, page_number(page))
-    ctx["flash"] = _take_flash(request)
+    ctx["flash"] = take_flash(request)
     status = 422 if ctx["search_problems"] else 200
     return htmx.render(request, "admin_users.html", ctx, blocks=["rows"], status=status)
 
@@ -413,7 +400,7 @@ def user_create(
             request, "admin_users.html", _users_ctx(request, db, exc.problems, form), status=422
         )
     name = created.username
-    _flash(request, f"已创建用户 {name}", f"User {name} created.")
+    flash(request, f"已创建用户 {name}", f"User {name} created.")
     return htmx.redirect(request, request.app.url_path_for("admin_users"))
 
 
@@ -501,7 +488,7 @@ def user_update(
             ctx["form"] = form  # what was typed stays, to be corrected
         return htmx.render(request, "admin_user.html", ctx, status=exc.status)
     name = target.username
-    _flash(request, f"已更新用户 {name} 的角色和范围", f"Role and scope of {name} updated.")
+    flash(request, f"已更新用户 {name} 的角色和范围", f"Role and scope of {name} updated.")
     return htmx.redirect(request, request.app.url_path_for("admin_users"))
 
 

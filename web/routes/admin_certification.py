@@ -9,56 +9,24 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import BeforeValidator
 from sqlmodel import Session, select
 
 from assess.accounts import bodies, trail
 from assess.accounts.enterprises import get_enterprise, pick_enterprise
-from assess.errors import Conflict, Invalid, NotFound, Problem
+from assess.errors import Conflict, Invalid, Problem
 from assess.forms import int_outside
 from assess.store import audit
 from assess.store.models import CertificationBody, ConflictKind, Enterprise, User
 from web import htmx, i18n
 from web.deps import AdminUser, SessionDep, reads_only
+from web.flash import flash, take_flash
 from web.paging import page_number, page_of
-from web.routes.admin import FLASH
+from web.params import BodyId, ConflictId
 from web.routes.exports import xlsx_response
 
 router = APIRouter(prefix="/admin")
 Text = Annotated[str, Form(max_length=300)]
 Note = Annotated[str, Form(max_length=2000)]
-
-
-def _path_id(what_zh: str, what_en: str) -> BeforeValidator:
-    """A path id from 1 to MAX_INT, or the thing does not exist (404)."""
-
-    def check(value: Any) -> Any:
-        if int_outside(value, least=1):
-            raise NotFound(
-                Problem(
-                    "not_found",
-                    f"{what_zh}不存在（编号超出范围）",
-                    f"no such {what_en} (the id is out of range)",
-                )
-            )
-        return value
-
-    return BeforeValidator(check)
-
-
-BodyId = Annotated[int, _path_id("评定机构", "certification body")]
-ConflictId = Annotated[int, _path_id("利益冲突登记", "declared conflict")]
-
-
-def _flash(request: Request, zh: str, en: str) -> None:
-    request.session[FLASH] = {"zh": zh, "en": en}
-
-
-def _take_flash(request: Request) -> str:
-    message = request.session.pop(FLASH, None)
-    if not isinstance(message, dict):
-        return ""
-    return i18n.pick(str(message.get("zh", "")), str(message.get("en", "")))
 
 
 def _as_id(raw: str) -> int | None:
@@ -80,7 +48,7 @@ def _bodies_ctx(db: Session, form: dict[str, Any], problems: list[Problem]) -> d
 @reads_only
 def body_list(request: Request, user: AdminUser, db: SessionDep) -> Response:
     ctx = _bodies_ctx(db, dict(_BODY_FORM), [])
-    ctx["flash"] = _take_flash(request)
+    ctx["flash"] = take_flash(request)
     return htmx.render(request, "admin_bodies.html", ctx)
 
 
@@ -107,7 +75,7 @@ def body_create(
         db.rollback()
         ctx = _bodies_ctx(db, form, exc.problems)
         return htmx.render(request, "admin_bodies.html", ctx, status=exc.status)
-    _flash(request, f"已创建评定机构 {body.name}", f"Certification body {body.code} created.")
+    flash(request, f"已创建评定机构 {body.name}", f"Certification body {body.code} created.")
     return htmx.redirect(request, request.app.url_path_for("admin_body", body_id=str(body.id)))
 
 
@@ -131,7 +99,7 @@ def _body_ctx(
 def body_page(request: Request, body_id: BodyId, user: AdminUser, db: SessionDep) -> Response:
     body = bodies.get_body(db, body_id)
     ctx = _body_ctx(db, body, bodies.body_view(body), [])
-    ctx["flash"] = _take_flash(request)
+    ctx["flash"] = take_flash(request)
     return htmx.render(request, "admin_body.html", ctx)
 
 
@@ -165,7 +133,7 @@ def body_update(
         ctx = _body_ctx(db, body, bodies.body_view(body) if stale else form, exc.problems)
         ctx["conflict"] = stale
         return htmx.render(request, "admin_body.html", ctx, status=exc.status)
-    _flash(request, "已保存", "Saved.")
+    flash(request, "已保存", "Saved.")
     return htmx.redirect(request, request.app.url_path_for("admin_body", body_id=str(body_id)))
 
 
@@ -241,7 +209,7 @@ def conflicts(
         number=page_number(page),
         problems=problems,
     )
-    ctx["flash"] = _take_flash(request)
+    ctx["flash"] = take_flash(request)
     ctx["enterprise_q"] = enterprise_q[:100]
     status = 422 if problems else 200
     return htmx.render(request, "admin_conflicts.html", ctx, blocks=["rows"], status=status)
@@ -283,7 +251,7 @@ def conflict_declare(
     ent = get_enterprise(db, row.enterprise_id)
     who = db.get(User, row.certifier_id)
     name = who.username if who else ""
-    _flash(
+    flash(
         request,
         f"已登记 {name} 与“{ent.name}”的利益冲突",
         f"Conflict of interest between {name} and “{ent.name}” declared.",
@@ -301,7 +269,7 @@ def conflict_remove(
 ) -> Response:
     bodies.remove_conflict(db, conflict_id, by=user, reason=reason.strip())
     db.commit()
-    _flash(request, "已撤销该利益冲突登记", "The declared conflict of interest was removed.")
+    flash(request, "已撤销该利益冲突登记", "The declared conflict of interest was removed.")
     return htmx.redirect(request, request.app.url_path_for("admin_conflicts"))
 
 

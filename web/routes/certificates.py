@@ -9,36 +9,25 @@ certificate gets the very same 404 page, so it never tells a near miss from nons
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BeforeValidator
 from sqlmodel import Session
 
 from assess.certification import certificates as certs
-from assess.errors import Invalid, Locked, NotFound, Problem
-from assess.forms import int_outside, read_int, single
+from assess.errors import Invalid, Locked, Problem
+from assess.forms import read_int, single
 from assess.settings import china_today
 from assess.store import audit
 from assess.store.models import User
 from web import htmx, i18n
 from web.deps import FormFields, SessionDep, UserDep, reads_only
 from web.errors import wants_json
+from web.params import CertificateId
 
 router = APIRouter()
-
-
-def _certificate_id(value: Any) -> Any:
-    if int_outside(value, least=1):
-        raise NotFound(
-            Problem("not_found", "证书不存在（编号超出范围）", "no such certificate (out of range)")
-        )
-    return value
-
-
-CertificateId = Annotated[int, BeforeValidator(_certificate_id)]
 
 
 def _json(view: Any) -> Response:

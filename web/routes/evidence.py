@@ -10,43 +10,26 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse, Response
-from pydantic import BeforeValidator
 from sqlmodel import Session
 
 from assess.accounts.access import fillable_assessment
 from assess.certification import evidence
-from assess.errors import NotFound, Problem, ServiceError
-from assess.forms import int_outside
+from assess.errors import Problem, ServiceError
 from assess.store.models import Assessment, User
 from web import htmx
 from web.deps import SessionDep, UserDep, in_session, signed_in_user
-from web.params import AssessmentId
+from web.params import AssessmentId, EvidenceId
 
 router = APIRouter()
 
 #: The web app's own directory: its templates and static files are served or read from here, so
 #: the evidence store may never be inside it.
 _WEB = Path(__file__).resolve().parents[1]
-
-
-def _an_evidence_id(value: Any) -> Any:
-    if int_outside(value, least=1):
-        raise NotFound(
-            Problem(
-                "not_found",
-                "证明材料不存在（编号超出范围）",
-                "no such evidence file (the id is out of range)",
-            )
-        )
-    return value
-
-
-EvidenceId = Annotated[int, BeforeValidator(_an_evidence_id)]
 
 
 def _store_root(request: Request) -> Path:
