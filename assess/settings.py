@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     # under one interpreter lock; more threads than this only queue for that lock and slow
     # every request down (measured: bench/http.py, 40 threads against 4).
     threads: int = Field(default=8, ge=1, le=200)
+    # The address people reach the application at (e.g. https://lh.example.gov.cn), for links
+    # printed on paper: a certificate's QR code and verification address. Unset: the address of
+    # the request that printed it.
+    public_url: str = Field(
+        default="", max_length=200, pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$"
+    )
     # Certification. Evidence files are kept by content hash beside the database (default:
     # data_dir/evidence), never inside the web app's paths.
     evidence_dir: Path | None = None

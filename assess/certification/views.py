@@ -27,6 +27,7 @@ from assess.assessment.lifecycle import (
 )
 from assess.assessment.reports import Names, names_of
 from assess.certification.evidence import EvidenceFile, evidence_of, may_upload
+from assess.certification.numbers import formatted
 from assess.certification.review import (
     Change,
     active_bodies,
@@ -74,6 +75,7 @@ class QueueRow:
     status: str
     round: int
     certifier: str
+    certifier_conflicted: bool  # the assigned certifier has since declared a conflict: reassign
     mine: bool
     requested_at: datetime
     due_on: date
@@ -150,6 +152,8 @@ def queue_view(session: Session, user: User, today: date, show: str = "open") ->
                 status=a.status,
                 round=r.round,
                 certifier=(certifier.display_name or certifier.username) if certifier else "",
+                certifier_conflicted=certifier is not None
+                and conflict_between(session, certifier.id, e.id or 0) is not None,
                 mine=r.certifier_id == user.id,
                 requested_at=r.requested_at,
                 due_on=r.due_on,
@@ -510,5 +514,5 @@ def report_panel(session: Session, a: Assessment, user: User) -> ReportPanel:
         side=side,
         bodies=active_bodies(session) if may_ask else [],
         certificate_id=cert.id if cert else None,
-        certificate_number=cert.number if cert else "",
+        certificate_number=formatted(cert.number) if cert else "",
     )

@@ -102,6 +102,7 @@ def test_submit_review_return_resubmit_certify_verify(live, browser, tmp_path):
         block.locator("button[type=submit]").click()
     _settled(firm)
     assert "网络拓扑图.pdf" in firm.locator(dom("core.infra.network", "ev")).inner_text()
+    assert "（1）" in firm.locator(dom("core.infra.network", "evs")).inner_text()  # the count
     question = firm.locator(dom("core.infra.network"))
     with firm.expect_response(lambda r: "/answers/core.infra.network" in r.url and r.ok):
         question.locator("input[name=value][value=C]").check()

@@ -210,7 +210,14 @@ def test_a_declared_conflict_refuses_the_assignment_and_hides_the_firm(engine):
         with pytest.raises(Forbidden):  # a certifier of another body assigns nothing here
             rv.assign(s, review, u["colleague"].id, u["stranger"])
         assert [r.assessment for r in views.queue_view(s, u["colleague"], TODAY).rows] == [a.id]
+        # A conflict declared after the assignment: colleagues are told to reassign.
+        rv.assign(s, review, u["colleague"].id, u["admin"])
+        s.add(ConflictRow(certifier_id=u["colleague"].id, enterprise_id=ent.id, kind="family"))
+        s.flush()
+        row = views.queue_view(s, u["admin"], TODAY).rows[0]
+        assert row.certifier_conflicted
         assert views.queue_view(s, u["cert"], TODAY).rows == []  # the conflicted one sees nothing
+        assert views.queue_view(s, u["colleague"], TODAY).rows == []
         assert views.queue_view(s, u["stranger"], TODAY).rows == []  # another body's
 
 

@@ -257,6 +257,17 @@ def test_the_certificate_page_prints_the_certificate_with_a_qr_code_of_its_verif
     assert "size: A4" in css and "@media print" in css
 
 
+def test_a_configured_public_address_is_printed_whatever_host_the_request_named(
+    certs, sqlite_engine
+):
+    c = make_client(sqlite_engine, public_url="https://lh.example.gov.cn/")
+    sign_in(c, certs.users["enterprise"])
+    page = c.get(f"/certificates/{certs.a.id}", headers={"Host": "attacker.example"}).text
+    url = f"https://lh.example.gov.cn/verify/{certs.a.number}"
+    assert url in page and routes.qr_svg(url) in page
+    assert "attacker.example" not in page
+
+
 def test_the_json_twin_has_the_same_certificate(certs, sqlite_engine):
     c, _ = _as(sqlite_engine, certs.users["certifier"])
     data = c.get(f"/certificates/{certs.a.id}.json").json()

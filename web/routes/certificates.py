@@ -104,7 +104,14 @@ def _page(
     page = certs.certificate_page(db, user, certificate_id, china_today())
     if wants_json(request):
         return _json(asdict(page))
-    url = str(request.url_for("verify_number", number=page.certificate.number))
+    path = request.app.url_path_for("verify_number", number=page.certificate.number)
+    public = request.app.state.settings.public_url.rstrip("/")
+    # Printed on paper: the configured public address, else the one this request came to.
+    url = (
+        f"{public}{path}"
+        if public
+        else str(request.url_for("verify_number", number=page.certificate.number))
+    )
     ctx = {
         "p": page,
         "c": page.certificate,

@@ -56,6 +56,7 @@ def _block(
         "files": evidence.evidence_of(db, a, question).get(question, []),
         "can_upload": evidence.may_upload(user, a),
         "problem": problem,
+        "refresh_count": True,  # the count on the folded block's summary, out of band
     }
     return htmx.partial(request, "_evidence.html", ctx, status=status)
 
