@@ -77,6 +77,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from assess.accounts.bodies import declare_conflict
 from assess.accounts.uscc import ALPHABET, make
 from assess.accounts.users import create_user
 from assess.assessment.lifecycle import score_fields
@@ -94,6 +95,7 @@ from assess.store.models import (
     CertificateStatus,
     CertificationBody,
     Cluster,
+    ConflictKind,
     Decision,
     Enterprise,
     Park,
@@ -1336,6 +1338,7 @@ _RECENT_SHARE = 0.06
 #: Last year's submissions waiting in each body's review queue.
 _QUEUE = {"JLPD": 9, "CCPD": 3}
 _REVOKED_REASON = "监督审核发现企业生产管控系统已停用，不再符合认定条件（演示数据）。"
+_CONFLICT_NOTE = "2019 年曾为该企业编制两化融合管理体系文件（演示数据）。"
 _ADJUST_REASON = "提供的证明材料显示该系统仅在部分车间试运行，按“局部应用”核定（演示数据）。"
 
 
@@ -1492,6 +1495,17 @@ def _certify_history(
                     **audit.by(certifier),
                 )
             )
+    # The demo certifier once advised one of the waiting firms: a declared conflict, so that
+    # firm is not in its queue (its colleagues see it) and it cannot be assigned to it.
+    advised = next((a for a, _ in queued["JLPD"][3:]), None)
+    if advised is not None:
+        declare_conflict(
+            session,
+            certifier_id=certifiers[main.id].id,
+            enterprise_id=advised.enterprise_id,
+            kind=ConflictKind.consulting,
+            note=_CONFLICT_NOTE,
+        )
     # The queues: asked lately; the main body's first three given to its demo certifier.
     for code, items in queued.items():
         body = bodies[code]

@@ -619,7 +619,7 @@ def test_the_demo_certification_history_queues_and_audit_trail(engine):
 
     from assess.certification.views import queue_view
     from assess.store import audit
-    from assess.store.models import CertificateStatus, Review, ReviewItem
+    from assess.store.models import CertificateStatus, Conflict, Review, ReviewItem
     from assess.store.states import certificate_status
 
     _build(engine, enterprises=100)
@@ -651,6 +651,15 @@ def test_the_demo_certification_history_queues_and_audit_trail(engine):
         assert mine.rows and all(r.year == LAST_YEAR for r in mine.rows)
         assert mine.rows[0].reasons  # the screening's flagged submission comes first
         assert mine.counts["mine"] == 3 and any(r.overdue for r in mine.rows)
+        # The demo certifier declared a conflict with one waiting firm: it does not see it.
+        conflicts = s.exec(select(Conflict)).all()
+        assert [c.certifier_id for c in conflicts] == [users["demo-certifier"].id]
+        everyone = queue_view(s, users["demo-admin"], today)
+
+        def firms(rows: list) -> set[int]:
+            return {s.get(Assessment, r.assessment).enterprise_id for r in rows}
+
+        assert conflicts[0].enterprise_id in firms(everyone.rows) - firms(mine.rows)
         other = queue_view(s, users["demo-certifier2"], today)
         assert other.rows and not {r.assessment for r in other.rows} & {
             r.assessment for r in mine.rows
