@@ -480,6 +480,33 @@ def db_backup(
     size = contents.size / 1e6
     typer.echo(f"已备份 / backed up: {_shown(target)} → {file} ({size:.1f} MB, {contents.kind})")
     _report(contents, restored=False)
+    # The evidence files after the database: every file the backup names is then there.
+    from assess.settings import Settings
+
+    _copy_evidence(Settings().evidence_root, evidence_beside(file), restored=False)
+
+
+def evidence_beside(file: Path) -> Path:
+    """The folder beside a backup FILE that holds its evidence files (FILE.evidence)."""
+    return file.with_name(file.name + ".evidence")
+
+
+def _copy_evidence(source: Path, target: Path, *, restored: bool) -> None:
+    from assess.certification.evidence import copy_store
+
+    done = copy_store(source, target)
+    what = "恢复 / restored" if restored else "备份 / backed up"
+    typer.echo(
+        f"证明材料 / evidence files {what}: {source} → {target}: {done.copied} 个新文件 / new "
+        f"({done.size / 1e6:.1f} MB), {done.present} 个已有 / already there"
+    )
+    if done.damaged:
+        typer.echo(
+            f"{len(done.damaged)} 个文件内容与其哈希不符，未复制 / {len(done.damaged)} file(s) do "
+            f"not match their hash and were not copied: {', '.join(done.damaged[:5])}",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @db_app.command("restore")
@@ -503,6 +530,16 @@ def db_restore(
         _backup_error(exc)
     typer.echo(f"已恢复 / restored: {file} → {_shown(target)} ({contents.kind})")
     _report(contents, restored=True)
+    from assess.settings import Settings
+
+    folder = evidence_beside(file)
+    if folder.is_dir():
+        _copy_evidence(folder, Settings().evidence_root, restored=True)
+    else:
+        typer.echo(
+            f"备份旁没有证明材料文件夹 {folder}；如有证明材料请另行恢复 / no evidence folder "
+            f"{folder} beside the backup: restore the evidence files separately if there are any"
+        )
 
 
 def _shown(url: str) -> str:

@@ -518,6 +518,42 @@ def store(root: Path, data: bytes) -> str:
     return sha256
 
 
+@dataclass(frozen=True)
+class Copied:
+    """What copying one evidence store into another did."""
+
+    copied: int  # files written
+    present: int  # files the target already held
+    size: int  # bytes written
+    damaged: list[str]  # files whose bytes do not match their name (not copied)
+
+
+def copy_store(source: Path, target: Path) -> Copied:
+    """Copy every file of the evidence store ``source`` into ``target`` (another store: a
+    backup's, or the application's on restore). Files are immutable and named by their
+    SHA-256, so a file already in the target is left alone, and each copied file is checked
+    against its name first: a damaged one is reported and not copied."""
+    copied = present = size = 0
+    damaged: list[str] = []
+    if not source.is_dir():
+        return Copied(0, 0, 0, [])
+    for path in sorted(source.glob("[0-9a-f][0-9a-f]/*")):
+        sha256 = path.name
+        if not _SHA256.fullmatch(sha256) or path.parent.name != sha256[:2]:
+            continue  # not a stored file (a temporary one, or something else)
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            damaged.append(sha256)
+            continue
+        if stored_path(target, sha256).exists():
+            present += 1
+            continue
+        store(target, data)
+        copied += 1
+        size += len(data)
+    return Copied(copied, present, size, damaged)
+
+
 def _sync_directory(directory: Path) -> None:
     """Make a new name in ``directory`` survive a crash, as the row naming it will."""
     fd = os.open(directory, os.O_RDONLY)

@@ -402,3 +402,35 @@ def test_the_restored_sqlite_database_runs_like_the_original(engine, db_url, tmp
             assert s.exec(select(col(Assessment.year))).all() == [2020]
     finally:
         restored.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_evidence_files_go_into_the_backup_and_come_back_checked(
+    engine, db_url, tmp_path, monkeypatch
+):
+    """The backup copies the evidence store beside FILE (FILE.evidence); the restore puts the
+    files back into the configured store, refusing any whose bytes no longer match its name."""
+    from assess.certification.evidence import store, stored_path
+    from assess.settings import Settings
+
+    draft(engine)
+    monkeypatch.setenv("ASSESS_DATA_DIR", str(tmp_path / "live"))
+    live = Settings().evidence_root
+    good, bad = store(live, b"%PDF-1.4 good\n"), store(live, b"%PDF-1.4 later damaged\n")
+    backup = tmp_path / "assess.backup"
+    code, out = cli("backup", str(backup), "--url", db_url)
+    assert code == 0, out
+    kept = tmp_path / "assess.backup.evidence"
+    assert stored_path(kept, good).read_bytes() == b"%PDF-1.4 good\n"
+    assert "2 个新文件 / new" in out
+    # A second backup into the same place writes nothing again.
+    assert "0 个新文件 / new" in cli("backup", str(backup), "--url", db_url, "--force")[1]
+
+    stored_path(kept, bad).write_bytes(b"tampered")
+    monkeypatch.setenv("ASSESS_DATA_DIR", str(tmp_path / "restored"))
+    fresh = f"sqlite:///{tmp_path / 'restored' / 'assess.db'}"
+    code, out = cli("restore", str(backup), "--url", fresh)
+    assert code == 1 and bad in out  # named, and not copied
+    restored = Settings().evidence_root
+    assert stored_path(restored, good).read_bytes() == b"%PDF-1.4 good\n"
+    assert not stored_path(restored, bad).exists()
