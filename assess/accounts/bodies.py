@@ -449,21 +449,25 @@ def all_certifiers(session: Session) -> list[User]:
 # --- who may be assigned ---------------------------------------------------------------------
 
 
-def eligible_certifiers(session: Session, body_id: int, enterprise_id: int) -> list[User]:
-    """The body's active certifiers with no declared conflict with the enterprise, by
-    username: those the body may assign to review it."""
-    conflicted = select(Conflict.certifier_id).where(Conflict.enterprise_id == enterprise_id)
+def certifiers_for(
+    session: Session, body_id: int, enterprise: Enterprise
+) -> list[tuple[User, Problem | None]]:
+    """The body's certifiers by username, each with why it may not review ``enterprise``
+    (None: it may), by the one rule of why_not."""
     q = (
         select(User)
-        .where(
-            User.role == Role.certifier.value,
-            User.cert_body_id == body_id,
-            col(User.is_active),
-            col(User.id).not_in(conflicted),
-        )
+        .where(User.role == Role.certifier.value, User.cert_body_id == body_id)
         .order_by(col(User.username))
     )
-    return list(session.exec(q))
+    return [(u, why_not(session, u, enterprise, body_id)) for u in session.exec(q)]
+
+
+def eligible_certifiers(session: Session, body_id: int, enterprise_id: int) -> list[User]:
+    """The body's certifiers that may be assigned to review the enterprise, by username."""
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        return []
+    return [u for u, why in certifiers_for(session, body_id, enterprise) if why is None]
 
 
 def why_not(

@@ -21,7 +21,6 @@ from sqlmodel import Session, col, select
 
 from assess.accounts.access import conflict_between
 from assess.accounts.bodies import why_not
-from assess.assessment import filling
 from assess.assessment.lifecycle import (
     answers_of,
     check_value,
@@ -66,12 +65,6 @@ def _problem(code: str, zh: str, en: str, field: str = "") -> Problem:
 
 
 # --- Asking a body, assigning a certifier --------------------------------------------------
-
-
-def active_bodies(session: Session) -> list[CertificationBody]:
-    """The certification bodies an enterprise may choose, by name."""
-    q = select(CertificationBody).where(col(CertificationBody.is_active).is_(True))
-    return list(session.exec(q.order_by(col(CertificationBody.name))))
 
 
 def request_certification(
@@ -445,9 +438,10 @@ def return_to_enterprise(
     round shows what changed."""
     _require_reviewer(session, a, review, user)
     items = items_of(session, review)
+    order = spec_of(a).index  # in the questionnaire's order
     acting = [
         {"question": q, "decision": i.decision, "reason": i.reason, "value": i.value}
-        for q, i in sorted(items.items())
+        for q, i in sorted(items.items(), key=lambda qi: order.get(qi[0], len(order)))
         if i.decision in (Decision.evidence, Decision.adjusted)
     ]
     if not acting:
@@ -580,13 +574,6 @@ def resubmit(session: Session, a: Assessment, review: Review, user: User) -> Sco
 
 
 # --- Certifying, refusing ------------------------------------------------------------------
-
-
-def preview(session: Session, a: Assessment, review: Review) -> filling.Preview:
-    """The certified score as it would be now: the engine on the reviewed answers."""
-    return filling.board(
-        spec_of(a), filling.questionnaire_of(a), reviewed_values(session, a, review)
-    ).preview
 
 
 def certify_problems(session: Session, a: Assessment, review: Review) -> list[Problem]:

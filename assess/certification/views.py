@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assess.accounts.access import conflict_between, review_of
+from assess.accounts.bodies import certifiers_for, choosable_bodies
 from assess.analytics.screen import Reason, ranked
 from assess.assessment import filling
 from assess.assessment.lifecycle import (
@@ -30,8 +31,6 @@ from assess.certification.evidence import EvidenceFile, evidence_of, may_upload
 from assess.certification.numbers import formatted
 from assess.certification.review import (
     Change,
-    active_bodies,
-    assignment_problem,
     certify_problems,
     changes_since_return,
     items_of,
@@ -58,7 +57,7 @@ from assess.store.models import (
     Status,
     User,
 )
-from assess.store.states import Action, actions_for
+from assess.store.states import actions_for
 
 Pair = tuple[str, str]
 
@@ -215,7 +214,7 @@ class WorkspaceView:
     counts: dict[str, int]
     actions: list[str]
     can_decide: bool
-    assignable: list[tuple[int, str, str]]  # (id, name, why not: "" when eligible)
+    assignable: list[tuple[int, str, Problem | None]]  # (id, name, why not; None: eligible)
     reasons: list[Reason] = field(default_factory=list)
 
 
@@ -306,19 +305,16 @@ def workspace_view(session: Session, a: Assessment, review: Review, user: User) 
     )
     mine = user.role == Role.certifier and review.certifier_id == user.id
     actions = [x.value for x in actions_for(a.status, user.role)] if mine else []
-    assignable: list[tuple[int, str, str]] = []
+    ent = session.get(Enterprise, a.enterprise_id)
+    assert ent is not None
+    assignable: list[tuple[int, str, Problem | None]] = []
     if user.role == Role.admin or (
         user.role == Role.certifier and user.cert_body_id == review.body_id
     ):
-        for c in session.exec(
-            select(User)
-            .where(User.role == Role.certifier, User.cert_body_id == review.body_id)
-            .order_by(col(User.username))
-        ):
-            p = assignment_problem(session, review, c)
-            assignable.append((c.id or 0, c.display_name or c.username, p.zh if p else ""))
-    ent = session.get(Enterprise, a.enterprise_id)
-    assert ent is not None
+        assignable = [
+            (c.id or 0, c.display_name or c.username, why)
+            for c, why in certifiers_for(session, review.body_id, ent)
+        ]
     cluster = session.get(Cluster, ent.cluster_id)
     place = (a.id or 0, cluster.region_id if cluster else "", a.year)
     flagged = ranked(session, [place]).get(a.id or 0)
@@ -435,7 +431,10 @@ def certified_view(session: Session, a: Assessment) -> CertifiedView | None:
     own = stored_values(session, a)
     adjustments = []
     if a.status == Status.certified:
-        for qid, i in sorted(items_of(session, review).items(), key=lambda kv: kv[0]):
+        order = spec_of(a).index  # in the questionnaire's order
+        for qid, i in sorted(
+            items_of(session, review).items(), key=lambda kv: order.get(kv[0], len(order))
+        ):
             x = q.by_id.get(qid)
             if x is None or i.decision != Decision.adjusted:
                 continue
@@ -458,11 +457,6 @@ def certified_view(session: Session, a: Assessment) -> CertifiedView | None:
         body=body.name if body else "",
         rejection=review.reason if a.status == Status.rejected else "",
     )
-
-
-def may_act(user: User, a: Assessment, action: Action) -> bool:
-    """Whether the page should offer ``action`` to this user (the services check again)."""
-    return action in actions_for(a.status, user.role)
 
 
 @dataclass(frozen=True)
@@ -512,7 +506,7 @@ def report_panel(session: Session, a: Assessment, user: User) -> ReportPanel:
     cert = session.exec(select(Certificate).where(Certificate.assessment_id == a.id)).first()
     return ReportPanel(
         side=side,
-        bodies=active_bodies(session) if may_ask else [],
+        bodies=choosable_bodies(session) if may_ask else [],
         certificate_id=cert.id if cert else None,
         certificate_number=formatted(cert.number) if cert else "",
     )

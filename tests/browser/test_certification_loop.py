@@ -109,6 +109,7 @@ def test_submit_review_return_resubmit_certify_verify(live, browser, tmp_path):
     _settled(firm)
     _shot(firm, "2-returned")
     firm.goto(f"{live.url}/assessments/{aid}/resubmit")
+    _shot(firm, "2b-resubmit")
     firm.locator("form[action$='/resubmit'] button").click()
     firm.wait_for_url(re.compile(r"/report$"))
 

@@ -192,3 +192,49 @@ def test_review_pages_keep_to_their_scope(sqlite_engine, world):
         assert conflicted.get(f"/review/{aid}").status_code == 404  # declared conflict
         assert conflicted.post(f"/review/{aid}/start", data={"csrf_token": t}).status_code == 404
         assert conflicted.get(f"/assessments/{aid}/report").status_code == 404
+
+
+def test_a_second_tab_never_overwrites_a_decision_or_resubmits_twice(sqlite_engine, world):
+    aid = _filled(sqlite_engine, world)
+    with make_client(sqlite_engine) as firm, make_client(sqlite_engine) as cert:
+        t_firm = sign_in(firm, world.users["enterprise"])
+        body = _body_option(firm.get(f"/assessments/{aid}/submit").text)
+        firm.post(
+            f"/assessments/{aid}/submit",
+            data={"pledge": "true", "body": body, "csrf_token": t_firm},
+        )
+        t_cert = sign_in(cert, world.users["certifier"])
+        with Session(sqlite_engine) as s:
+            me = s.exec(
+                select(lifecycle.User).where(lifecycle.User.username == world.users["certifier"])
+            ).one()
+        cert.post(f"/review/{aid}/assign", data={"certifier": me.id, "csrf_token": t_cert})
+        cert.post(f"/review/{aid}/start", data={"csrf_token": t_cert})
+        ask = {
+            "decision": "evidence",
+            "reason": "请上传拓扑图",
+            "version": "0",
+            "csrf_token": t_cert,
+        }
+        hx = {"HX-Request": "true"}
+        r = cert.post(f"/review/{aid}/answers/core.infra.network", data=ask, headers=hx)
+        assert r.status_code == 200
+        # Another tab, still showing no decision, accepts: refused, the first decision kept.
+        stale = {"decision": "accepted", "version": "0", "csrf_token": t_cert}
+        r = cert.post(f"/review/{aid}/answers/core.infra.network", data=stale, headers=hx)
+        assert r.status_code == 409 and 'data-code="conflict"' in r.text
+        assert "请上传拓扑图" in r.text
+        # The page reads in English too, the assignment reasons included.
+        cert.post("/lang", data={"lang": "en", "next": "/", "csrf_token": t_cert})
+        page = cert.get(f"/review/{aid}").text
+        assert "Evidence asked for" in page and "Start the review" not in page
+        cert.post(f"/review/{aid}/return", data={"note": "请补充", "csrf_token": t_cert})
+
+        assert (
+            firm.post(f"/assessments/{aid}/resubmit", data={"csrf_token": t_firm}).status_code
+            == 303
+        )
+        again = firm.post(f"/assessments/{aid}/resubmit", data={"csrf_token": t_firm})
+        assert again.status_code == 409 and 'data-code="not_returned"' in again.text
+        with Session(sqlite_engine) as s:
+            assert s.get(Assessment, aid).status == Status.resubmitted

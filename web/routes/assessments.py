@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from assess.accounts.access import fillable_assessment, own_enterprise, readable_assessment
+from assess.accounts.bodies import choosable_bodies
 from assess.assessment import filling, fillview
 from assess.assessment.fillview import QuestionsView
 from assess.assessment.lifecycle import (
@@ -186,7 +187,7 @@ def _submit_ctx(db: Session, a: Assessment, problems: list[Problem]) -> dict[str
         "problems": problems,
         "card": card,
         "names": names_of(a.questionnaire, a.questionnaire_version),
-        "bodies": rv.active_bodies(db),
+        "bodies": choosable_bodies(db),
     }
 
 
